@@ -1,0 +1,172 @@
+"""The ``geo-dash`` command.  Thin: parses arguments and calls the packages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from geo_dash.config import Settings
+
+
+def _engine():
+    from geo_dash.db import get_engine
+
+    return get_engine()
+
+
+def _cluster():
+    from geo_dash.db.cluster import ManagedCluster
+
+    settings = Settings.from_env()
+    if settings.database_url:
+        raise click.ClickException("GEO_DASH_DATABASE_URL is set: geo_dash is not managing a cluster here.")
+    return ManagedCluster.from_settings(settings)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="More log output.")
+def main(verbose: bool) -> None:
+    """geo_dash — bản đồ điểm nóng khiếu nại, tố cáo (grievance hotspot dashboard)."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# --- db --------------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Cơ sở dữ liệu (the database and the managed PostGIS cluster)."""
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start the managed PostGIS cluster (creating it if needed). Idempotent."""
+    from geo_dash.db.cluster import ClusterError
+
+    try:
+        started = _cluster().start()
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("PostGIS đã chạy (started)" if started else "PostGIS đang chạy (already running)")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the managed cluster. Idempotent."""
+    stopped = _cluster().stop()
+    click.echo("PostGIS đã dừng (stopped)" if stopped else "PostGIS không chạy (not running)")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Show whether the managed cluster runs, where, and its URL."""
+    st = _cluster().status()
+    click.echo(json.dumps(st, indent=2, ensure_ascii=False))
+    sys.exit(0 if st["running"] else 3)
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest revision (Alembic). Harmless when current."""
+    from geo_dash.db.migrate import upgrade
+
+    rev = upgrade(_engine())
+    click.echo(f"schema at revision {rev}")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the database URL geo_dash uses."""
+    from geo_dash.db import database_url
+
+    click.echo(database_url())
+
+
+# --- boundaries ----------------------------------------------------------------------------------
+@main.group()
+def boundaries() -> None:
+    """Ranh giới hành chính (admin boundaries)."""
+
+
+@boundaries.command("load")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--scheme", type=click.Choice(["legacy", "2025"]), default="legacy", show_default=True,
+              help="Scheme of the units in FILE.")
+@click.option("--level", type=click.Choice(["commune", "district", "province"]), default="commune", show_default=True)
+@click.option("--crs", help="CRS of FILE when it has none or a wrong one: EPSG:3405, vn2000:45, vn2000-tm3:106.25, WKT…")
+@click.option("--code-field", help="Column with the GSO code.")
+@click.option("--name-field", help="Column with the unit name (matched within its parent).")
+@click.option("--parent-field", help="Column with the parent's name (district for legacy communes).")
+@click.option("--province", help="Restrict matching to this province code.")
+@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
+def boundaries_load(file, scheme, level, crs, code_field, name_field, parent_field, province, layer) -> None:
+    """Load the bundled boundaries (no FILE), or replace units' geometry from FILE (any CRS)."""
+    from geo_dash.boundaries.io import BoundaryFileError
+    from geo_dash.boundaries.load import load_bundle, load_file
+
+    try:
+        if file is None or file.is_dir():
+            summary = load_bundle(_engine(), file)
+        else:
+            summary = load_file(_engine(), file, scheme=scheme, level=level, crs=crs, code_field=code_field,
+                                name_field=name_field, parent_field=parent_field, province=province, layer=layer)
+    except BoundaryFileError as exc:
+        raise click.ClickException(f"Không nạp được (not loaded; nothing changed): {exc}") from exc
+    for key, n in summary.units.items():
+        click.echo(f"{key}: {n} đơn vị (units), {summary.with_geometry.get(key, 0)} có hình học (with geometry)")
+    if summary.crosswalk_rows:
+        click.echo(f"crosswalk: {summary.crosswalk_rows} dòng (rows)")
+    if summary.source_crs:
+        click.echo(f"hệ tọa độ nguồn (source CRS): {summary.source_crs}")
+    if summary.repaired:
+        click.echo(f"đã sửa {len(summary.repaired)} hình học không hợp lệ (repaired invalid geometries):")
+        for line in summary.repaired[:20]:
+            click.echo(f"  - {line}")
+    click.echo(f"load #{summary.load_id}")
+
+
+@boundaries.command("bundle")
+@click.option("--from", "source", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The reference data folder (shared/data).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def boundaries_bundle(source: Path, out: Path | None) -> None:
+    """Rebuild data/boundaries from the reference data (maintainers only)."""
+    from geo_dash.boundaries.bundle import build_bundle
+    from geo_dash.config import BOUNDARIES_DIR
+
+    counts = build_bundle(source, out or BOUNDARIES_DIR)
+    click.echo(json.dumps(counts))
+
+
+# --- set-up and serving ----------------------------------------------------------------------------
+@main.command("setup")
+def setup_cmd() -> None:
+    """Start the managed PostGIS (unless GEO_DASH_DATABASE_URL is set), migrate, load boundaries if empty."""
+    from geo_dash.setup import ensure_ready
+
+    for line in ensure_ready(Settings.from_env()):
+        click.echo(line)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Dash debug mode (never in production).")
+@click.option("--no-setup", is_flag=True, help="Do not start/migrate/load first.")
+def serve(host: str, port: int, debug: bool, no_setup: bool) -> None:
+    """Serve the dashboard (development server; use gunicorn 'geo_dash.web.wsgi:server' in production)."""
+    from geo_dash.setup import ensure_ready
+    from geo_dash.web.app import create_app
+
+    if not no_setup:
+        for line in ensure_ready(Settings.from_env()):
+            click.echo(line)
+    app = create_app()
+    click.echo(f"geo_dash: http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug, dev_tools_disable_version_check=True)
+
+
+if __name__ == "__main__":
+    main()
