@@ -103,8 +103,14 @@ def match_units(
     for lab, (_, row) in zip(labels, df.iterrows()):
         key = name_key(row[name_field])
         cands = ref[ref["name"].map(name_key) == key]
-        if parent_field and len(cands) != 1:
+        if parent_field:  # the parent named in the file must be the unit's parent
             pcodes = parent_by_key.get(name_key(row[parent_field]), [])
+            if len(cands) and not len(cands[cands["parent_code"].isin(pcodes)]):
+                out.append(None)
+                where = ", ".join(f"{r['name']} ({r['code']}, thuộc {r['parent_code']})" for _, r in cands.iterrows())
+                problems.append(f"{lab}: {row[name_field]!r} không thuộc {row[parent_field]!r} "
+                                f"(not in that parent; found: {where})")
+                continue
             cands = cands[cands["parent_code"].isin(pcodes)]
         if len(cands) == 1:
             out.append(cands["code"].iloc[0])

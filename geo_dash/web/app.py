@@ -1,0 +1,67 @@
+"""The Dash application: one app object, pages grouped by purpose.
+
+Everything the browser loads is served from this server (Dash's own bundles,
+dash-leaflet, dash-mantine-components and ``assets/``): the app works on a
+closed network.  No tile layer is used unless ``GEO_DASH_TILE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_mantine_components as dmc
+from dash import html
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from geo_dash.config import Settings
+from geo_dash.db import get_engine
+from geo_dash.web.i18n import t
+from geo_dash.web.pages import map_page
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def create_app(database_url: str | None = None, settings: Settings | None = None) -> dash.Dash:
+    settings = settings or Settings.from_env()
+    engine = get_engine(database_url)
+    app = dash.Dash(
+        __name__,
+        title="geo_dash — Bản đồ điểm nóng",
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        update_title=None,
+        suppress_callback_exceptions=True,
+        use_pages=True,
+        pages_folder="",
+    )
+
+    def page(module, path: str, name: str) -> None:
+        """Register a page; its layout gets the URL's query parameters (the view state)."""
+
+        def layout(**query):
+            state = module.parse_state(query)
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                return module.layout(engine, settings, state)
+            except OperationalError:
+                return html.Div(t("error.db", state.get("lang", "vi")), className="gd-error", role="alert")
+
+        dash.register_page(f"geo_dash.{name}", path=path, name=name, layout=layout)
+        module.register_callbacks(app, engine)
+
+    page(map_page, "/", "map")
+    app.layout = dmc.MantineProvider(dash.page_container)
+
+    @app.server.route("/healthz")
+    def healthz():
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return {"status": "ok"}
+        except OperationalError:
+            return {"status": "database unavailable"}, 503
+
+    return app

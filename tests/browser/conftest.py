@@ -1,0 +1,98 @@
+"""Browser tests: a real geo-dash server (subprocess) and headless Debian Chromium via Playwright.
+
+Every request the page makes is recorded; a request to any host other than the
+test server's loopback address fails the test (closed networks).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import _free_port
+
+CHROMIUM = os.environ.get("GEO_DASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def start_server(database_url: str, extra_env: dict | None = None):
+    port = _free_port()
+    env = {**os.environ, "GEO_DASH_DATABASE_URL": database_url, **(extra_env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geo_dash.cli", "serve", "--no-setup", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"geo-dash serve exited: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("geo-dash serve did not become healthy in 60 s")
+
+
+@pytest.fixture(scope="session")
+def server(loaded_url):
+    proc, base = start_server(loaded_url)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class OutsideRequests(list):
+    """Requests to hosts other than loopback (they are aborted and recorded)."""
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="vi-VN")
+    outside = OutsideRequests()
+    errors: list[str] = []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("http://", "https://", "ws://", "wss://")) and host not in LOCAL_HOSTS:
+            outside.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    context.route("**/*", guard)
+    pg = context.new_page()
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.outside_requests = outside
+    pg.page_errors = errors
+    yield pg
+    context.close()
+    assert list(outside) == [], f"the page requested hosts outside the machine: {list(outside)[:5]}"

@@ -1,0 +1,107 @@
+"""Shared fixtures: a real PostGIS cluster started by geo_dash itself, in a throwaway directory.
+
+The session starts one managed cluster (the same code as ``geo-dash db start``),
+creates a database with the schema and the bundled boundaries of all Vietnam,
+and uses it as a template: tests that write get their own copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from geo_dash.db.cluster import ManagedCluster
+
+TEST_OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    home = Path(tempfile.mkdtemp(prefix="geo_dash_test_", dir="/tmp"))
+    home.chmod(0o755)
+    c = ManagedCluster(home=home, port=_free_port())
+    c.start()
+    yield c
+    c.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _create_db(cluster: ManagedCluster, name: str, template: str | None = None) -> str:
+    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        tmpl = f' TEMPLATE "{template}"' if template else " TEMPLATE template0"
+        conn.execute(text(f'CREATE DATABASE "{name}"{tmpl}'))
+    admin.dispose()
+    return cluster.url(name)
+
+
+def _drop_db(cluster: ManagedCluster, name: str) -> None:
+    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def empty_db(cluster):
+    """URL of a brand-new empty database (PostGIS not yet installed in it)."""
+    name = f"empty_{uuid.uuid4().hex[:8]}"
+    url = _create_db(cluster, name)
+    yield url
+    _drop_db(cluster, name)
+
+
+@pytest.fixture(scope="session")
+def loaded_url(cluster):
+    """URL of the session's database: schema migrated, bundled boundaries loaded. Read-only for tests."""
+    from geo_dash.boundaries.load import load_bundle
+    from geo_dash.db.migrate import upgrade
+
+    url = _create_db(cluster, "geo_dash_loaded")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(engine)
+    load_bundle(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def loaded_engine(loaded_url):
+    engine = create_engine(loaded_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def scratch_engine(cluster, loaded_url):
+    """A private copy of the loaded database, for tests that write."""
+    from geo_dash.db import engine as engine_mod
+
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    url = _create_db(cluster, name, template="geo_dash_loaded")
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+    engine_mod._engine.cache_clear()
+    _drop_db(cluster, name)
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    return TEST_OUTPUT
