@@ -64,20 +64,29 @@ def empty_db(cluster):
     _drop_db(cluster, name)
 
 
+TEMPLATE_DB = "geo_dash_template"
+
+
 @pytest.fixture(scope="session")
-def loaded_url(cluster):
-    """URL of the session's database: schema migrated, bundled boundaries loaded. Read-only for tests."""
+def template_db(cluster) -> str:
+    """A database with the schema and the bundled boundaries; nobody stays connected, so it can be copied."""
     from geo_dash.boundaries.load import load_bundle
     from geo_dash.db.migrate import upgrade
 
-    url = _create_db(cluster, "geo_dash_loaded")
+    url = _create_db(cluster, TEMPLATE_DB)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     upgrade(engine)
     load_bundle(engine)
     engine.dispose()
-    return url
+    return TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+def loaded_url(cluster, template_db):
+    """URL of the session's shared database (boundaries loaded). Read-only for tests."""
+    return _create_db(cluster, "geo_dash_loaded", template=template_db)
 
 
 @pytest.fixture(scope="session")
@@ -88,12 +97,12 @@ def loaded_engine(loaded_url):
 
 
 @pytest.fixture
-def scratch_engine(cluster, loaded_url):
+def scratch_engine(cluster, template_db):
     """A private copy of the loaded database, for tests that write."""
     from geo_dash.db import engine as engine_mod
 
     name = f"scratch_{uuid.uuid4().hex[:8]}"
-    url = _create_db(cluster, name, template="geo_dash_loaded")
+    url = _create_db(cluster, name, template=template_db)
     engine = create_engine(url)
     yield engine
     engine.dispose()

@@ -179,8 +179,12 @@ def test_parent_outlines_follow_a_reloaded_commune(scratch_engine, tmp_path):
 
 
 def test_parse_crs_shortcuts():
-    assert parse_crs("vn2000:45").to_dict()["lon_0"] == 106.25
-    assert parse_crs("vn2000-tm3:108.5").to_dict()["lon_0"] == 108.5
+    def meridian(crs):
+        return {p.name: p.value for p in crs.coordinate_operation.params}["Longitude of natural origin"]
+
+    assert meridian(parse_crs("vn2000:45")) == 106.25
+    assert meridian(parse_crs("vn2000-tm3:108.5")) == 108.5
+    assert parse_crs("vn2000:45").geodetic_crs == CRS.from_epsg(4756)
     assert parse_crs("EPSG:3405") == CRS.from_epsg(3405)
     with pytest.raises(ValueError, match="province 99"):
         parse_crs("vn2000:99")
