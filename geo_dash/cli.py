@@ -140,6 +140,58 @@ def boundaries_bundle(source: Path, out: Path | None) -> None:
     click.echo(json.dumps(counts))
 
 
+# --- cases ---------------------------------------------------------------------------------------------
+@main.group()
+def cases() -> None:
+    """Vụ việc khiếu nại, tố cáo (grievance cases)."""
+
+
+@cases.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", help="Dataset name (default: the file name). Re-imports upsert by source + reference.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write rejected rows (default: FILE.rejects.csv next to FILE).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), help="Import date (default today).")
+def cases_import(file: Path, source: str | None, rejects_path: Path | None, as_of) -> None:
+    """Import a CSV/XLSX file of cases (one transaction; rejected rows go to a rejects file)."""
+    from tqdm import tqdm
+
+    from geo_dash.cases.importer import import_file
+
+    steps = ["parsed", "staged", "placed", "history", "written"]
+    with tqdm(total=len(steps), desc=f"Nhập {file.name}", unit="bước", disable=None) as bar:
+        def on_step(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+
+        report = import_file(_engine(), file, source=source, rejects_path=rejects_path,
+                             as_of=as_of.date() if as_of else None, on_step=on_step)
+    if report.status == "refused":
+        raise click.ClickException(f"Tệp bị từ chối, không nhập gì (file refused, nothing imported): {report.reason}")
+    click.echo(f"Dòng (rows): {report.rows_in} = {report.accepted} nhận (accepted) + {report.rejected} từ chối (rejected)"
+               + (f"; {report.blank_rows} dòng trống bỏ qua (blank rows skipped)" if report.blank_rows else ""))
+    click.echo(f"Mới (created) {report.created}, cập nhật (updated) {report.updated}, "
+               f"không đổi (unchanged) {report.unchanged}; lần nhập (import) #{report.import_id}")
+    if report.ignored_columns:
+        click.echo("Bỏ qua cột dữ liệu cá nhân (ignored personal-data columns): " + ", ".join(report.ignored_columns))
+    for r in report.rejects[:20]:
+        click.echo(f"  dòng {r['row']}: " + " | ".join(r["reasons"]))
+    if len(report.rejects) > 20:
+        click.echo(f"  … +{len(report.rejects) - 20}")
+    if report.rejects_file:
+        click.echo(f"Các dòng bị từ chối đã ghi vào (rejected rows written to): {report.rejects_file}")
+
+
+@cases.command("template")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=Path("mau_nhap_vu_viec.xlsx"))
+def cases_template(path: Path) -> None:
+    """Write the XLSX import template (columns, accepted values, examples)."""
+    from geo_dash.cases.template import write_template
+
+    write_template(path)
+    click.echo(str(path))
+
+
 # --- set-up and serving ----------------------------------------------------------------------------
 @main.command("setup")
 def setup_cmd() -> None:

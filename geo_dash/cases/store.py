@@ -1,0 +1,200 @@
+"""Writing cases to the database: the only writer of ``grievance_case``.
+
+One call = one transaction: cases are staged with COPY, placed on both schemes
+(the unit they were filed in, its legacy commune, and its 2025 commune through
+the crosswalk — the target containing the case's point when it has one, else the
+crosswalk's default target), then upserted by ``(source, external_ref)``.
+Every update writes ``case_history`` (field: [old, new]) and every status change
+``case_status_history``; a creation writes both once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+# Columns of a case record as the parser and the demo generator produce them.
+RECORD_COLUMNS = (
+    "source", "external_ref", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
+    "is_complex", "handling_level", "status", "deadline_date", "resolved_date", "dialogue_dates", "project_name",
+    "summary", "scheme", "commune_code", "lon", "lat", "is_synthetic",
+)
+
+# Fields compared on re-import; a difference in any of them is an update with history.
+TRACKED_FIELDS = (
+    "received_date", "kind", "category", "people_count", "is_mass", "is_over_level", "is_complex", "handling_level",
+    "status", "deadline_date", "resolved_date", "dialogue_dates", "project_name", "summary", "unit_scheme",
+    "unit_code", "commune_2025", "location",
+)
+
+_STAGE = """
+CREATE TEMP TABLE case_stage (
+    source text, external_ref text, received_date date, kind text, category text, people_count integer,
+    is_mass boolean, is_over_level boolean, is_complex boolean, handling_level text, status text,
+    deadline_date date, resolved_date date, dialogue_dates date[], project_name text, summary text,
+    unit_scheme varchar(8), unit_code varchar(5), lon double precision, lat double precision, is_synthetic boolean,
+    location geometry(Point, 4326), commune_legacy varchar(5), commune_2025 varchar(5),
+    province_2025 varchar(2), province_legacy varchar(2)
+) ON COMMIT DROP
+"""
+
+_STAGE_COLS = (
+    "source", "external_ref", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
+    "is_complex", "handling_level", "status", "deadline_date", "resolved_date", "dialogue_dates", "project_name",
+    "summary", "unit_scheme", "unit_code", "lon", "lat", "is_synthetic",
+)
+
+_PLACE = [
+    "UPDATE case_stage SET location = ST_SetSRID(ST_MakePoint(lon, lat), 4326) WHERE lon IS NOT NULL AND lat IS NOT NULL",
+    """UPDATE case_stage s SET commune_legacy = s.unit_code, province_legacy = u.province_code
+       FROM admin_unit u WHERE s.unit_scheme = 'legacy' AND u.scheme = 'legacy' AND u.code = s.unit_code""",
+    """UPDATE case_stage s SET commune_2025 = x.new_code FROM (
+           SELECT DISTINCT ON (s.source, s.external_ref) s.source, s.external_ref, c.new_code
+           FROM case_stage s JOIN crosswalk c ON c.legacy_code = s.unit_code
+           LEFT JOIN admin_unit n ON n.scheme = '2025' AND n.code = c.new_code
+           WHERE s.unit_scheme = 'legacy'
+           ORDER BY s.source, s.external_ref,
+                    COALESCE(s.location IS NOT NULL AND ST_Contains(n.geom, s.location), false) DESC,
+                    c.is_default DESC, c.weight DESC, c.new_code
+       ) x WHERE s.source = x.source AND s.external_ref = x.external_ref""",
+    "UPDATE case_stage SET commune_2025 = unit_code WHERE unit_scheme = '2025'",
+    """UPDATE case_stage s SET province_2025 = u.province_code
+       FROM admin_unit u WHERE u.scheme = '2025' AND u.code = s.commune_2025""",
+]
+
+
+@dataclass
+class WriteCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class PlacementError(ValueError):
+    """Records whose unit has no 2025 commune (not in the crosswalk)."""
+
+
+def _changes_sql() -> str:
+    def old_new(f: str) -> str:
+        if f == "location":
+            o, n = "ST_AsText(c.location)", "ST_AsText(s.location)"
+        else:
+            o, n = f"c.{f}", f"s.{f}"
+        return f"'{f}', CASE WHEN {o} IS DISTINCT FROM {n} THEN jsonb_build_array(to_jsonb({o}), to_jsonb({n})) END"
+
+    return "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(old_new(f) for f in TRACKED_FIELDS) + "))"
+
+
+def records_frame(records: Iterable) -> pd.DataFrame:
+    """A DataFrame of case records (dataclasses or dicts) with exactly RECORD_COLUMNS."""
+    rows = [r if isinstance(r, dict) else r.__dict__ for r in records]
+    df = pd.DataFrame(rows)
+    for col in RECORD_COLUMNS:
+        if col not in df.columns:
+            df[col] = False if col == "is_synthetic" else None
+    return df[list(RECORD_COLUMNS)]
+
+
+def _none(v):
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return v
+
+
+def _rows(df: pd.DataFrame):
+    for r in df.itertuples(index=False):
+        dialogues = r.dialogue_dates if isinstance(r.dialogue_dates, (list, tuple)) else []
+        yield (
+            r.source, r.external_ref, r.received_date, r.kind, r.category, _none(r.people_count),
+            bool(r.is_mass), bool(r.is_over_level), bool(r.is_complex), _none(r.handling_level), r.status,
+            r.deadline_date, _none(r.resolved_date), list(dialogues), _none(r.project_name), _none(r.summary),
+            r.scheme, r.commune_code, _none(r.lon), _none(r.lat), bool(r.is_synthetic),
+        )
+
+
+def write_cases(
+    conn: Connection,
+    records: pd.DataFrame,
+    *,
+    import_id: int | None,
+    actor: str,
+    on_step: Callable[[str], None] | None = None,
+) -> WriteCounts:
+    """Upsert ``records`` (see :func:`records_frame`) inside the caller's transaction."""
+    step = on_step or (lambda name: None)
+    conn.execute(text("DROP TABLE IF EXISTS case_stage, case_changed, case_created"))
+    conn.execute(text(_STAGE))
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY case_stage ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy:
+            for row in _rows(records):
+                copy.write_row(row)
+    step("staged")
+    for sql in _PLACE:
+        conn.execute(text(sql))
+    unplaced = conn.execute(text("SELECT unit_scheme, unit_code FROM case_stage WHERE province_2025 IS NULL LIMIT 5")).all()
+    if unplaced:
+        raise PlacementError(f"no 2025 commune for units {unplaced} (crosswalk incomplete?)")
+    step("placed")
+    conn.execute(text(f"""
+        CREATE TEMP TABLE case_changed ON COMMIT DROP AS
+        SELECT c.id, {_changes_sql()} AS changes, s.status, (c.status IS DISTINCT FROM s.status) AS status_changed
+        FROM case_stage s JOIN grievance_case c ON c.source = s.source AND c.external_ref = s.external_ref
+    """))
+    conn.execute(text("DELETE FROM case_changed WHERE changes = '{}'::jsonb"))
+    params = {"actor": actor, "imp": import_id}
+    conn.execute(text("""INSERT INTO case_history (case_id, changed_by, import_id, action, changes)
+                         SELECT id, :actor, :imp, 'update', changes FROM case_changed"""), params)
+    conn.execute(text("""INSERT INTO case_status_history (case_id, status, changed_by, import_id)
+                         SELECT id, status, :actor, :imp FROM case_changed WHERE status_changed"""), params)
+    step("history")
+    updated = conn.execute(text("""
+        UPDATE grievance_case c SET
+            received_date = s.received_date, kind = s.kind, category = s.category, people_count = s.people_count,
+            is_mass = s.is_mass, is_over_level = s.is_over_level, is_complex = s.is_complex,
+            handling_level = s.handling_level, status = s.status, deadline_date = s.deadline_date,
+            resolved_date = s.resolved_date, dialogue_dates = s.dialogue_dates, project_name = s.project_name,
+            summary = s.summary, unit_scheme = s.unit_scheme, unit_code = s.unit_code,
+            commune_legacy = s.commune_legacy, commune_2025 = s.commune_2025, province_2025 = s.province_2025,
+            province_legacy = s.province_legacy, location = s.location, is_synthetic = s.is_synthetic,
+            import_id = :imp, updated_at = now(), updated_by = :actor
+        FROM case_stage s, case_changed ch
+        WHERE c.id = ch.id AND c.source = s.source AND c.external_ref = s.external_ref
+    """), params).rowcount
+    conn.execute(text("""
+        CREATE TEMP TABLE case_created ON COMMIT DROP AS
+        WITH ins AS (
+            INSERT INTO grievance_case (source, external_ref, received_date, kind, category, people_count, is_mass,
+                is_over_level, is_complex, handling_level, status, deadline_date, resolved_date, dialogue_dates,
+                project_name, summary, unit_scheme, unit_code, commune_legacy, commune_2025, province_2025,
+                province_legacy, location, is_synthetic, import_id, created_by, updated_by)
+            SELECT s.source, s.external_ref, s.received_date, s.kind, s.category, s.people_count, s.is_mass,
+                s.is_over_level, s.is_complex, s.handling_level, s.status, s.deadline_date, s.resolved_date,
+                s.dialogue_dates, s.project_name, s.summary, s.unit_scheme, s.unit_code, s.commune_legacy,
+                s.commune_2025, s.province_2025, s.province_legacy, s.location, s.is_synthetic, :imp, :actor, :actor
+            FROM case_stage s
+            WHERE NOT EXISTS (SELECT 1 FROM grievance_case c WHERE c.source = s.source AND c.external_ref = s.external_ref)
+            RETURNING id, status
+        ) SELECT id, status FROM ins
+    """), params)
+    created = conn.execute(text("SELECT count(*) FROM case_created")).scalar_one()
+    conn.execute(text("""INSERT INTO case_history (case_id, changed_by, import_id, action, changes)
+                         SELECT id, :actor, :imp, 'create', '{}'::jsonb FROM case_created"""), params)
+    conn.execute(text("""INSERT INTO case_status_history (case_id, status, changed_by, import_id)
+                         SELECT id, status, :actor, :imp FROM case_created"""), params)
+    step("written")
+    total = len(records)
+    return WriteCounts(created=created, updated=updated, unchanged=total - created - updated)
+
+
+def today() -> dt.date:
+    return dt.date.today()
