@@ -97,8 +97,7 @@ def parse_file(engine: Engine, path: str | Path, *, as_of: dt.date | None = None
                source: str | None = None) -> ParseResult:
     """Read and validate a file without writing anything (raises ImportRefused for a file-level problem)."""
     raw = read_table(path)
-    return parse_rows(raw, as_of=as_of or dt.date.today(), resolver=resolver_for(engine),
-                      default_source=source or Path(path).stem)
+    return parse_rows(raw, as_of=as_of or dt.date.today(), resolver=resolver_for(engine))
 
 
 def import_file(
@@ -133,8 +132,10 @@ def import_file(
         report.rejects_file = str(Path(rejects_path) if rejects_path else path.with_name(f"{path.stem}.rejects.csv"))
 
     records = store.records_frame(result.records)
-    if len(records):
-        records["source"] = records["source"].fillna(source or path.stem)
+    # the file's "Nguồn" column is the channel a petition came through; the dataset
+    # (the upsert key with the reference) is the import's source
+    records["channel"] = records["source"]
+    records["source"] = source or path.stem
     with engine.begin() as conn:
         import_id = conn.execute(
             text("INSERT INTO case_import (file_name, sha256, imported_by, source, status) "

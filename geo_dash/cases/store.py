@@ -19,21 +19,21 @@ from sqlalchemy import Connection, text
 
 # Columns of a case record as the parser and the demo generator produce them.
 RECORD_COLUMNS = (
-    "source", "external_ref", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
+    "source", "external_ref", "channel", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
     "is_complex", "handling_level", "status", "deadline_date", "resolved_date", "dialogue_dates", "project_name",
     "summary", "scheme", "commune_code", "lon", "lat", "is_synthetic",
 )
 
 # Fields compared on re-import; a difference in any of them is an update with history.
 TRACKED_FIELDS = (
-    "received_date", "kind", "category", "people_count", "is_mass", "is_over_level", "is_complex", "handling_level",
+    "channel", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level", "is_complex", "handling_level",
     "status", "deadline_date", "resolved_date", "dialogue_dates", "project_name", "summary", "unit_scheme",
     "unit_code", "commune_2025", "location",
 )
 
 _STAGE = """
 CREATE TEMP TABLE case_stage (
-    source text, external_ref text, received_date date, kind text, category text, people_count integer,
+    source text, external_ref text, channel text, received_date date, kind text, category text, people_count integer,
     is_mass boolean, is_over_level boolean, is_complex boolean, handling_level text, status text,
     deadline_date date, resolved_date date, dialogue_dates date[], project_name text, summary text,
     unit_scheme varchar(8), unit_code varchar(5), lon double precision, lat double precision, is_synthetic boolean,
@@ -43,7 +43,7 @@ CREATE TEMP TABLE case_stage (
 """
 
 _STAGE_COLS = (
-    "source", "external_ref", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
+    "source", "external_ref", "channel", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
     "is_complex", "handling_level", "status", "deadline_date", "resolved_date", "dialogue_dates", "project_name",
     "summary", "unit_scheme", "unit_code", "lon", "lat", "is_synthetic",
 )
@@ -114,7 +114,7 @@ def _rows(df: pd.DataFrame):
     for r in df.itertuples(index=False):
         dialogues = r.dialogue_dates if isinstance(r.dialogue_dates, (list, tuple)) else []
         yield (
-            r.source, r.external_ref, r.received_date, r.kind, r.category, _none(r.people_count),
+            r.source, r.external_ref, _none(r.channel), r.received_date, r.kind, r.category, _none(r.people_count),
             bool(r.is_mass), bool(r.is_over_level), bool(r.is_complex), _none(r.handling_level), r.status,
             r.deadline_date, _none(r.resolved_date), list(dialogues), _none(r.project_name), _none(r.summary),
             r.scheme, r.commune_code, _none(r.lon), _none(r.lat), bool(r.is_synthetic),
@@ -159,7 +159,7 @@ def write_cases(
     step("history")
     updated = conn.execute(text("""
         UPDATE grievance_case c SET
-            received_date = s.received_date, kind = s.kind, category = s.category, people_count = s.people_count,
+            channel = s.channel, received_date = s.received_date, kind = s.kind, category = s.category, people_count = s.people_count,
             is_mass = s.is_mass, is_over_level = s.is_over_level, is_complex = s.is_complex,
             handling_level = s.handling_level, status = s.status, deadline_date = s.deadline_date,
             resolved_date = s.resolved_date, dialogue_dates = s.dialogue_dates, project_name = s.project_name,
@@ -173,11 +173,11 @@ def write_cases(
     conn.execute(text("""
         CREATE TEMP TABLE case_created ON COMMIT DROP AS
         WITH ins AS (
-            INSERT INTO grievance_case (source, external_ref, received_date, kind, category, people_count, is_mass,
+            INSERT INTO grievance_case (source, external_ref, channel, received_date, kind, category, people_count, is_mass,
                 is_over_level, is_complex, handling_level, status, deadline_date, resolved_date, dialogue_dates,
                 project_name, summary, unit_scheme, unit_code, commune_legacy, commune_2025, province_2025,
                 province_legacy, location, is_synthetic, import_id, created_by, updated_by)
-            SELECT s.source, s.external_ref, s.received_date, s.kind, s.category, s.people_count, s.is_mass,
+            SELECT s.source, s.external_ref, s.channel, s.received_date, s.kind, s.category, s.people_count, s.is_mass,
                 s.is_over_level, s.is_complex, s.handling_level, s.status, s.deadline_date, s.resolved_date,
                 s.dialogue_dates, s.project_name, s.summary, s.unit_scheme, s.unit_code, s.commune_legacy,
                 s.commune_2025, s.province_2025, s.province_legacy, s.location, s.is_synthetic, :imp, :actor, :actor

@@ -41,8 +41,9 @@ def upgrade() -> None:
 
         CREATE TABLE grievance_case (
             id             bigserial PRIMARY KEY,
-            source         text NOT NULL,
+            source         text NOT NULL,      -- the dataset (unique key with external_ref)
             external_ref   text NOT NULL,
+            channel        text,               -- how the petition arrived (tiếp công dân, bưu điện, chuyển đến…)
             received_date  date NOT NULL,
             kind           text NOT NULL CHECK (kind IN ('khieu_nai', 'to_cao', 'kien_nghi_phan_anh')),
             category       text NOT NULL CHECK (category IN ('dat_dai_thu_hoi', 'dat_dai_tranh_chap', 'moi_truong',
