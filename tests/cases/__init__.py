@@ -1,0 +1,1 @@
+"""Tests of the grievance-case parsing layer (geo_dash.cases)."""
