@@ -192,6 +192,36 @@ def cases_template(path: Path) -> None:
     click.echo(str(path))
 
 
+# --- demo data -------------------------------------------------------------------------------------------
+@main.group()
+def demo() -> None:
+    """Dữ liệu minh họa (synthetic demo data, clearly marked as such)."""
+
+
+@demo.command("load")
+@click.option("--seed", default=2025, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when demo cases are already loaded.")
+def demo_load(seed: int, if_empty: bool) -> None:
+    """Load seeded synthetic cases for the five provinces (2020-01 .. 2025-06)."""
+    from geo_dash.demo.load import demo_present, load_demo
+
+    engine = _engine()
+    if if_empty and demo_present(engine):
+        click.echo("Dữ liệu minh họa đã có (demo data already loaded)")
+        return
+    summary = load_demo(engine, seed=seed)
+    click.echo(f"Dữ liệu minh họa (demo): {summary['rows']} vụ việc tổng hợp; mới {summary['created']}, "
+               f"cập nhật {summary['updated']}, không đổi {summary['unchanged']} (import #{summary['import_id']})")
+
+
+@demo.command("remove")
+def demo_remove() -> None:
+    """Delete all synthetic cases."""
+    from geo_dash.demo.load import remove_demo
+
+    click.echo(f"Đã xoá {remove_demo(_engine())} vụ việc tổng hợp (synthetic cases deleted)")
+
+
 # --- set-up and serving ----------------------------------------------------------------------------
 @main.command("setup")
 def setup_cmd() -> None:

@@ -18,7 +18,8 @@ from sqlalchemy.exc import OperationalError
 from geo_dash.config import Settings
 from geo_dash.db import get_engine
 from geo_dash.web.i18n import t
-from geo_dash.web.pages import map_page
+from geo_dash.web import shell
+from geo_dash.web.pages import cases_page, map_page
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -53,7 +54,9 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         module.register_callbacks(app, engine)
 
     page(map_page, "/", "map")
-    app.layout = dmc.MantineProvider(dash.page_container)
+    page(cases_page, "/cases", "cases")
+    app.layout = dmc.MantineProvider(shell.layout(dash.page_container))
+    shell.register_callbacks(app, engine)
 
     @app.server.route("/healthz")
     def healthz():

@@ -59,6 +59,18 @@ def server(loaded_url):
         proc.kill()
 
 
+@pytest.fixture
+def scratch_server(scratch_engine):
+    """A server on a private, writable copy of the database (for tests that save)."""
+    proc, base = start_server(scratch_engine.url.render_as_string(hide_password=False))
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):

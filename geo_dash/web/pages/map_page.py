@@ -33,15 +33,9 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
     base = []
     if settings.tile_url:
         base = [dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution)]
-    return html.Div(className="gd-shell", children=[
+    return html.Div(className="gd-page-map", children=[
         dcc.Location(id="map-url", refresh=False),
         dcc.Store(id="lang", data=lang),
-        html.Header(className="gd-header", children=[
-            html.H1(t("app.title", lang)),
-            html.Span(t("app.subtitle", lang), className="gd-sub"),
-            html.A(t("lang.switch", lang), id="lang-link", href="?" + urlencode({**state, "lang": "en" if lang == "vi" else "vi"}),
-                   style={"marginLeft": "auto", "color": "#fff"}),
-        ]),
         html.Div(className="gd-controls", children=[
             dmc.SegmentedControl(
                 id="scheme", value=state["scheme"], size="md",

@@ -1,0 +1,1 @@
+"""Users, roles and scope: who may see and change which area."""

@@ -1,0 +1,62 @@
+"""The frame around every page: header with navigation and language, the demo-data banner."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+import dash_mantine_components as dmc
+from dash import Input, Output, dcc, html
+
+from geo_dash.cases.read import synthetic_present
+from geo_dash.web.i18n import t
+
+NAV = (("/", "nav.map"), ("/cases", "nav.cases"))
+
+
+def lang_of(search: str | None) -> str:
+    q = parse_qs((search or "").lstrip("?"))
+    return "en" if q.get("lang", ["vi"])[0] == "en" else "vi"
+
+
+def layout(page_container) -> html.Div:
+    return html.Div(className="gd-shell", children=[
+        dcc.Location(id="shell-url", refresh=False),
+        html.Header(id="shell-header", className="gd-header"),
+        html.Div(id="shell-banner"),
+        html.Div(page_container, className="gd-page"),
+    ])
+
+
+def header(pathname: str, search: str) -> list:
+    lang = lang_of(search)
+    query = {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items()}
+    other = {**query, "lang": "en" if lang == "vi" else "vi"}
+    nav = [
+        dcc.Link(t(key, lang), href=f"{path}?{urlencode({'lang': lang})}",
+                 className="gd-nav-link" + (" gd-nav-active" if pathname == path else ""))
+        for path, key in NAV
+    ]
+    return [
+        html.H1(t("app.title", lang)),
+        html.Nav(nav, className="gd-nav", **{"aria-label": "main"}),
+        html.A(t("lang.switch", lang), href=f"{pathname}?{urlencode(other)}", className="gd-lang", id="lang-link"),
+    ]
+
+
+def register_callbacks(app, engine) -> None:
+    @app.callback(
+        Output("shell-header", "children"),
+        Output("shell-banner", "children"),
+        Input("shell-url", "pathname"),
+        Input("shell-url", "search"),
+    )
+    def frame(pathname, search):
+        lang = lang_of(search)
+        banner = None
+        try:
+            if synthetic_present(engine):
+                banner = dmc.Alert(t("demo.banner", lang), color="orange", variant="filled", radius=0,
+                                   className="gd-demo-banner", id="demo-banner")
+        except Exception:  # the page itself reports a missing database
+            banner = None
+        return header(pathname or "/", search or ""), banner

@@ -1,0 +1,73 @@
+"""Case entry as an officer does it: pick a commune from a searchable list, add a case, edit it, see history."""
+
+import pytest
+from sqlalchemy import text
+
+pytestmark = pytest.mark.browser
+
+
+def _fill(page, label, value):
+    box = page.get_by_role("textbox", name=label, exact=True)
+    box.fill(value)
+
+
+def _select(page, label, option):
+    page.get_by_role("textbox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_add_then_edit_a_case_with_history(scratch_server, scratch_engine, page, test_output):
+    page.goto(scratch_server + "/cases?scheme=legacy&province=45")
+    # the commune is chosen from a list, typed without diacritics
+    commune = page.get_by_role("textbox", name="Xã / phường", exact=True)
+    commune.click()
+    commune.fill("hai khe")
+    page.get_by_role("option", name="Xã Hải Khê — Huyện Hải Lăng").click()
+    page.wait_for_selector("text=0 vụ việc")
+
+    _fill(page, "Mã hồ sơ", "TAY-001")
+    _fill(page, "Ngày tiếp nhận", "05/03/2025")
+    _select(page, "Loại đơn", "Khiếu nại")
+    _select(page, "Lĩnh vực", "Đất đai — thu hồi, bồi thường, GPMB, tái định cư")
+    page.get_by_role("textbox", name="Số người", exact=True).fill("6")
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_selector("text=Đã thêm vụ việc.")
+    page.wait_for_selector("text=1 vụ việc")
+    assert page.locator(".ag-center-cols-container .ag-row").count() == 1
+    assert "05/03/2025" in page.locator(".ag-center-cols-container .ag-row").first.inner_text()
+
+    with scratch_engine.connect() as conn:
+        row = conn.execute(text("SELECT commune_legacy, is_mass, deadline_date, status, source FROM grievance_case "
+                                "WHERE external_ref = 'TAY-001'")).one()
+    assert row.commune_legacy == "19741" and row.is_mass is True and row.status == "tiep_nhan"
+    assert str(row.deadline_date) == "2025-04-04"  # 30 days after receipt (Law on Complaints, art. 28)
+    assert row.source == "nhap-tay"
+
+    # edit: select the row, mark it resolved
+    page.locator(".ag-center-cols-container .ag-row").first.click()
+    page.wait_for_selector("text=Sửa vụ việc TAY-001")
+    _select(page, "Trạng thái", "Đã giải quyết")
+    _fill(page, "Ngày giải quyết", "20/03/2025")
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_selector("text=Đã cập nhật vụ việc")
+    page.locator(".ag-center-cols-container .ag-row").first.click()
+    history = page.locator("#form-history")
+    history.get_by_text("cập nhật").wait_for()
+    assert "Trạng thái: Tiếp nhận → Đã giải quyết" in history.inner_text()
+    assert "Ngày giải quyết: — → 20/03/2025" in history.inner_text()
+    page.screenshot(path=str(test_output / "cases_edit.png"))
+
+
+def test_bad_form_input_is_refused_with_reasons(scratch_server, scratch_engine, page):
+    page.goto(scratch_server + "/cases?scheme=legacy&province=45&commune=19741")
+    page.wait_for_selector("text=0 vụ việc")
+    _fill(page, "Mã hồ sơ", "TAY-BAD")
+    _fill(page, "Ngày tiếp nhận", "31/02/2025")
+    _select(page, "Loại đơn", "Tố cáo")
+    _select(page, "Lĩnh vực", "Môi trường")
+    page.get_by_role("button", name="Lưu").click()
+    alert = page.get_by_role("alert")
+    alert.get_by_text("Chưa lưu").wait_for()
+    assert "31/02/2025" in alert.inner_text()
+    with scratch_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grievance_case")).scalar_one() == 0
