@@ -79,7 +79,7 @@ Values
       (or "-") is False — for "Đông người" blank means "derive from Số người".
     * Số người: a whole number ≥ 1 (≤ 10 000); blank = unknown.
     * Kinh độ/Vĩ độ: decimal degrees (decimal comma accepted), both or
-      neither, inside 102–110 °E / 8–24 °N.
+      neither, inside 102–117.9 °E / 6–24 °N.
     * Trạng thái blank: "Đã giải quyết" if a resolved date is given, else
       "Tiếp nhận".  Hạn giải quyết blank: computed with
       :func:`geo_dash.cases.rules.statutory_deadline` (``deadline_computed``).
@@ -136,8 +136,8 @@ __all__ = [
 
 MIN_DATE = date(1990, 1, 1)
 PEOPLE_COUNT_MAX = 10_000
-LON_RANGE = (102.0, 110.0)
-LAT_RANGE = (8.0, 24.0)
+LON_RANGE = (102.0, 117.9)  # Trường Sa and Hoàng Sa lie east of 110 °E
+LAT_RANGE = (6.0, 24.0)
 HEADER_SCAN_ROWS = 10
 MAX_REF_LENGTH = 100
 REASON_HEADER = "Lý do từ chối (reason)"
@@ -311,8 +311,8 @@ COLUMNS: tuple[Column, ...] = (
         "lon", "Kinh độ", "Longitude",
         ("Lon", "Lng", "Long"),
         False,
-        "Kinh độ (độ thập phân, 102–110).",
-        "Longitude (decimal degrees, 102–110).",
+        "Kinh độ (độ thập phân, 102–117,9).",
+        "Longitude (decimal degrees, 102–117.9).",
     ),
     Column(
         "lat", "Vĩ độ", "Latitude",
@@ -1076,8 +1076,8 @@ class _Row:
         else:
             self.fail(
                 "lon" if not lon_ok else "lat",
-                f"({lon_text}, {lat_text}) nằm ngoài Việt Nam (kinh độ 102–110, vĩ độ 8–24)",
-                "outside Vietnam (102–110 °E, 8–24 °N)",
+                f"({lon_text}, {lat_text}) nằm ngoài Việt Nam (kinh độ 102–117,9, vĩ độ 6–24)",
+                "outside Vietnam (102–117.9 °E, 6–24 °N)",
             )
         return None, None
 

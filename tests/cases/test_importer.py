@@ -185,3 +185,13 @@ def test_point_inside_a_split_communes_target_chooses_that_target(scratch_engine
                                {"l": legacy}).scalar_one()
     assert got["P1"] == target
     assert got["P2"] == default != target
+
+
+def test_island_special_zone_coordinates_are_accepted(scratch_engine, tmp_path):
+    """Trường Sa lies near 114 °E: coordinates east of 110 °E are still Vietnam."""
+    f = tmp_path / "island.csv"
+    _write(f, [["TS-1", "03/08/2025", "Kiến nghị", "Khác", "1", "Tiếp nhận", "", "Khánh Hòa", "", "Đặc khu Trường Sa",
+                "114.3", "10.4"]])
+    rep = import_file(scratch_engine, f, source="island", as_of=AS_OF)
+    assert (rep.accepted, rep.rejected) == (1, 0), rep.rejects
+    assert _scalar(scratch_engine, "SELECT commune_2025 FROM grievance_case WHERE external_ref = 'TS-1'") == "22736"
