@@ -7,6 +7,7 @@ search boxes) goes through :func:`fold` so that "Hải Khê", "hai khe",
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -48,7 +49,12 @@ def fold(text: object) -> str:
     """
     if text is None:
         return ""
-    s = unicodedata.normalize("NFD", str(text))
+    return _fold(str(text))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _fold(text: str) -> str:
+    s = unicodedata.normalize("NFD", text)
     s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn")
     s = s.replace("đ", "d").replace("Đ", "D").lower()
     return _SPACES.sub(" ", s).strip()

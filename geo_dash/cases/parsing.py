@@ -96,6 +96,8 @@ Rows
 
 from __future__ import annotations
 
+import functools
+
 import csv
 import io
 import math
@@ -499,6 +501,8 @@ def detect_legacy_encoding(texts: Iterable[str]) -> str | None:
     """
     t = v = vn = 0
     for text in texts:
+        if text.isascii():  # no marker and no Vietnamese letter can be in it
+            continue
         a, b, c = _marker_counts(text)
         t, v, vn = t + a, v + b, vn + c
     return _legacy_verdict(t, v, vn)
@@ -707,19 +711,24 @@ def _read_csv(path: Path) -> RawTable:
     data = path.read_bytes()
     text, encoding = _decode_csv(data)
     text = unicodedata.normalize("NFC", text)
-    best: tuple[int, list[tuple[int, list[str]]], int] | None = None
+    # choose the delimiter on the first lines only, then read the whole file once
+    head = "\n".join(text.splitlines()[: HEADER_SCAN_ROWS + 2])
+    best: tuple[int, str, int] | None = None
     for delimiter in (",", ";", "\t", "|"):
         try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            records = list(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter))
         except csv.Error as exc:
             raise ImportRefused(f"Không đọc được tệp CSV: {exc} (cannot read the CSV file)") from None
-        grid = [(i + 1, [c for c in rec]) for i, rec in enumerate(records)]
-        index = _find_header(grid)
+        index = _find_header([(i + 1, rec) for i, rec in enumerate(records)])
         if index is not None:
-            score = _header_score(grid[index][1])
+            score = _header_score(records[index])
             if best is None or score > best[2]:
-                best = (index, grid, score)
-    grid = best[1] if best else [(i + 1, rec) for i, rec in enumerate(csv.reader(io.StringIO(text, newline="")))]
+                best = (index, delimiter, score)
+    try:
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=best[1] if best else ",")
+        grid = [(i + 1, rec) for i, rec in enumerate(records)]
+    except csv.Error as exc:
+        raise ImportRefused(f"Không đọc được tệp CSV: {exc} (cannot read the CSV file)") from None
     _check_legacy(grid)
     if "\ufffd" in text:
         raise ImportRefused(
@@ -797,6 +806,17 @@ def parse_date(value: str, *, pivot_year: int | None = None) -> date:
     >>> parse_date("03/04/2024"), parse_date("2024-04-03"), parse_date("45385")
     (datetime.date(2024, 4, 3), datetime.date(2024, 4, 3), datetime.date(2024, 4, 3))
     """
+    if isinstance(value, str):  # files repeat the same dates: memoised
+        return _parse_date_text(value, pivot_year if pivot_year is not None else date.today().year)
+    return _parse_date(value, pivot_year=pivot_year)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_date_text(value: str, pivot_year: int) -> date:
+    return _parse_date(value, pivot_year=pivot_year)
+
+
+def _parse_date(value: str, *, pivot_year: int | None = None) -> date:
     text = " ".join(str(value).split())
     if not text:
         raise DateError("trống", "empty")
@@ -840,6 +860,7 @@ _FALSE = {"khong", "0", "false", "no", "n", "k", "ko", "sai", "khong co"}
 _BLANK = {"", "-", "–", "—"}
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_flag(value: str) -> bool | None:
     """True/False for a yes/no cell, None when blank; ValueError when not a flag."""
     key = fold(value).strip(" .")
@@ -1133,7 +1154,7 @@ def parse_rows(
                 )
             else:
                 first_row_of_ref[key] = row.row_number
-            if fold(ref).replace("-", " ").startswith(("vi du", "example")):
+            if ref[:2].lower() in ("ví", "vi", "ex", "vÍ") and fold(ref).replace("-", " ").startswith(("vi du", "example")):
                 result.warnings.append(
                     f"Dòng {row.row_number}: “{ref}” có vẻ là dòng ví dụ của mẫu — xoá trước khi nhập thật "
                     f"(row {row.row_number} looks like a template example row)"

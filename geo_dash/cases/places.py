@@ -402,6 +402,7 @@ class PlaceResolver:
                 if len(legacy_ends):
                     cutover = (legacy_ends.max() + pd.Timedelta(days=1)).date()
         self.cutover = cutover
+        self._memo: dict[tuple, Resolution | PlaceError] = {}
         self._merged_lookup = merged_lookup
         self._use_parser = use_parser_fallback
 
@@ -416,7 +417,29 @@ class PlaceResolver:
         free_text: object = None,
         received_date: date | None = None,
     ) -> Resolution:
-        """Resolve one place; raises :class:`PlaceError` (message + candidates)."""
+        """Resolve one place; raises :class:`PlaceError` (message + candidates).
+
+        Answers are memoised: a file repeats the same few thousand places, and the
+        received date matters only for which scheme is tried first.
+        """
+        era = None if received_date is None else received_date >= self.cutover
+        key = (commune_code, province, district, commune, free_text, era)
+        try:
+            hit = self._memo.get(key)
+        except TypeError:  # unhashable cell value: no memo
+            return self._resolve_uncached(commune_code, province, district, commune, free_text, received_date)
+        if hit is None:
+            try:
+                hit = self._resolve_uncached(commune_code, province, district, commune, free_text, received_date)
+            except PlaceError as exc:
+                hit = exc
+            if len(self._memo) < 200_000:
+                self._memo[key] = hit
+        if isinstance(hit, PlaceError):
+            raise hit
+        return hit
+
+    def _resolve_uncached(self, commune_code, province, district, commune, free_text, received_date) -> Resolution:
         code, province, district = _clean(commune_code), _clean(province), _clean(district)
         commune, free_text = _clean(commune), _clean(free_text)
         if code is not None:

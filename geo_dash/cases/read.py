@@ -72,9 +72,13 @@ def case_history(engine: Engine, scope: Scope, case_id: int) -> list[dict]:
     where, params = case_filter_sql(scope, "c")
     with engine.connect() as conn:
         rows = conn.execute(text(f"""
-            SELECT h.changed_at, h.changed_by, h.action, h.changes, h.import_id FROM case_history h
-            JOIN grievance_case c ON c.id = h.case_id WHERE h.case_id = :id AND {where}
-            ORDER BY h.changed_at DESC, h.id DESC"""), {"id": case_id, **params}).mappings().all()
+            SELECT * FROM (
+                SELECT h.changed_at, h.changed_by, h.action, h.changes, h.import_id, h.id FROM case_history h
+                JOIN grievance_case c ON c.id = h.case_id WHERE h.case_id = :id AND {where}
+                UNION ALL
+                SELECT c.created_at, c.created_by, 'create', '{{}}'::jsonb, NULL, 0 FROM grievance_case c
+                WHERE c.id = :id AND {where}
+            ) x ORDER BY changed_at DESC, id DESC"""), {"id": case_id, **params}).mappings().all()
     return [dict(r) for r in rows]
 
 

@@ -5,7 +5,8 @@ One call = one transaction: cases are staged with COPY, placed on both schemes
 the crosswalk — the target containing the case's point when it has one, else the
 crosswalk's default target), then upserted by ``(source, external_ref)``.
 Every update writes ``case_history`` (field: [old, new]) and every status change
-``case_status_history``; a creation writes both once.
+``case_status_history``.  A creation is recorded on the case itself (``created_at``,
+``created_by``, ``import_id``) and as the first row of its status history.
 """
 
 from __future__ import annotations
@@ -110,15 +111,27 @@ def _none(v):
     return v
 
 
-def _rows(df: pd.DataFrame):
-    for r in df.itertuples(index=False):
-        dialogues = r.dialogue_dates if isinstance(r.dialogue_dates, (list, tuple)) else []
-        yield (
-            r.source, r.external_ref, _none(r.channel), r.received_date, r.kind, r.category, _none(r.people_count),
-            bool(r.is_mass), bool(r.is_over_level), bool(r.is_complex), _none(r.handling_level), r.status,
-            r.deadline_date, _none(r.resolved_date), list(dialogues), _none(r.project_name), _none(r.summary),
-            r.scheme, r.commune_code, _none(r.lon), _none(r.lat), bool(r.is_synthetic),
-        )
+def _pg_array(dates) -> str | None:
+    if not isinstance(dates, (list, tuple)) or not dates:
+        return "{}"
+    return "{" + ",".join(d.isoformat() for d in dates) + "}"
+
+
+def _copy_text(df: pd.DataFrame) -> str:
+    """The records as CSV for COPY (much faster than a row-by-row COPY from Python)."""
+    out = pd.DataFrame({
+        "source": df["source"], "external_ref": df["external_ref"], "channel": df["channel"],
+        "received_date": df["received_date"], "kind": df["kind"], "category": df["category"],
+        "people_count": pd.array(pd.to_numeric(df["people_count"], errors="coerce"), dtype="Int64"),
+        "is_mass": df["is_mass"].astype(bool), "is_over_level": df["is_over_level"].fillna(False).astype(bool),
+        "is_complex": df["is_complex"].fillna(False).astype(bool), "handling_level": df["handling_level"],
+        "status": df["status"], "deadline_date": df["deadline_date"], "resolved_date": df["resolved_date"],
+        "dialogue_dates": df["dialogue_dates"].map(_pg_array), "project_name": df["project_name"],
+        "summary": df["summary"], "unit_scheme": df["scheme"], "unit_code": df["commune_code"],
+        "lon": pd.to_numeric(df["lon"], errors="coerce"), "lat": pd.to_numeric(df["lat"], errors="coerce"),
+        "is_synthetic": df["is_synthetic"].fillna(False).astype(bool),
+    })
+    return out.to_csv(index=False, header=False, na_rep="\\N")
 
 
 def write_cases(
@@ -135,9 +148,8 @@ def write_cases(
     conn.execute(text(_STAGE))
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
-        with cur.copy(f"COPY case_stage ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy:
-            for row in _rows(records):
-                copy.write_row(row)
+        with cur.copy(f"COPY case_stage ({', '.join(_STAGE_COLS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+            copy.write(_copy_text(records))
     step("staged")
     for sql in _PLACE:
         conn.execute(text(sql))
@@ -187,8 +199,7 @@ def write_cases(
         ) SELECT id, status FROM ins
     """), params)
     created = conn.execute(text("SELECT count(*) FROM case_created")).scalar_one()
-    conn.execute(text("""INSERT INTO case_history (case_id, changed_by, import_id, action, changes)
-                         SELECT id, :actor, :imp, 'create', '{}'::jsonb FROM case_created"""), params)
+    step("inserted")
     conn.execute(text("""INSERT INTO case_status_history (case_id, status, changed_by, import_id)
                          SELECT id, status, :actor, :imp FROM case_created"""), params)
     step("written")

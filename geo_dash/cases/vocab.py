@@ -75,6 +75,8 @@ Handling levels (``handling_level``, column "Cấp giải quyết")
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -390,6 +392,17 @@ def accepted_labels(field: str) -> list[str]:
 
 
 def _match(field: str, text: object) -> str:
+    if isinstance(text, str):
+        return _match_text(field, text)
+    return _match_uncached(field, text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _match_text(field: str, text: str) -> str:
+    return _match_uncached(field, text)
+
+
+def _match_uncached(field: str, text: object) -> str:
     accepted = accepted_labels(field)
     key = vocab_key(text)
     if not key:

@@ -52,7 +52,8 @@ def test_realistic_file_is_imported_with_places_on_both_schemes(scratch_engine, 
         source, channel = conn.execute(text("SELECT source, channel FROM grievance_case "
                                             "WHERE external_ref = 'HS-2024-001'")).one()
         n_cases = conn.execute(text("SELECT count(*) FROM grievance_case")).scalar_one()
-        n_history = conn.execute(text("SELECT count(*) FROM case_history WHERE action = 'create'")).scalar_one()
+        n_history = conn.execute(text("SELECT count(*) FROM case_status_history WHERE import_id = :i"),
+                                 {"i": report.import_id}).scalar_one()
     assert hai_khe[:3] == ("legacy", "19741", "45")
     assert hai_khe[3] == expected_2025 and hai_khe[4] == "44"
     assert hai_khe[5:9] == ("dat_dai_thu_hoi", "khieu_nai", 7, True)
@@ -80,7 +81,8 @@ def test_reimport_is_idempotent_and_an_update_is_recorded(scratch_engine, tmp_pa
     again = import_file(scratch_engine, f, source="s", as_of=AS_OF)
     assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
-    assert _scalar(scratch_engine, "SELECT count(*) FROM case_history") == 2
+    assert _scalar(scratch_engine, "SELECT count(*) FROM case_history") == 0  # creations are on the case rows
+    assert _scalar(scratch_engine, "SELECT count(*) FROM case_status_history") == 2
 
     rows[0][5], rows[0][6] = "Đã giải quyết", "20/04/2024"
     f2 = _write(tmp_path / "b.csv", rows)
@@ -157,6 +159,7 @@ def test_connection_dropped_mid_import_leaves_nothing(scratch_engine, tmp_path):
     scratch_engine.dispose()
     assert _scalar(scratch_engine, "SELECT count(*) FROM grievance_case") == 0
     assert _scalar(scratch_engine, "SELECT count(*) FROM case_history") == 0
+    assert _scalar(scratch_engine, "SELECT count(*) FROM case_status_history") == 0
     assert _scalar(scratch_engine, "SELECT count(*) FROM case_import WHERE status = 'committed'") == 0
 
 
