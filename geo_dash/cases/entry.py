@@ -24,7 +24,7 @@ HEADER_OF = {c.field: c.header_vi for c in COLUMNS}
 FORM_FIELDS = (
     "external_ref", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level", "status",
     "resolved_date", "deadline_date", "dialogue_dates", "project_name", "handling_level", "is_complex", "summary",
-    "commune_code", "province", "district", "commune", "lon", "lat", "source",
+    "commune_code", "province", "district", "commune", "lon", "lat",
 )
 
 
@@ -70,7 +70,7 @@ def _in_scope(engine: Engine, scope: Scope, scheme: str, code: str) -> bool:
 def save_case(engine: Engine, scope: Scope, values: dict, *, actor: str, as_of: dt.date | None = None) -> SaveResult:
     """Validate and save one case (create, or update when source + reference exist)."""
     source = values.get("source") or MANUAL_SOURCE
-    fields = [f for f in FORM_FIELDS if f != "source"]
+    fields = list(FORM_FIELDS)
     raw = RawTable.from_rows([HEADER_OF[f] for f in fields], [[_cell(values.get(f)) for f in fields]], source="form")
     result = parse_rows(raw, as_of=as_of or dt.date.today(), resolver=resolver_for(engine))
     if result.rejects:
@@ -79,7 +79,6 @@ def save_case(engine: Engine, scope: Scope, values: dict, *, actor: str, as_of: 
     if not _in_scope(engine, scope, record.scheme, record.commune_code):
         return SaveResult(ok=False, errors=["Xã này nằm ngoài địa bàn của bạn (this commune is outside your area)."])
     frame = store.records_frame([record])
-    frame["channel"] = None
     frame["source"] = source
     with engine.begin() as conn:
         existing = conn.execute(text("SELECT id FROM grievance_case WHERE source = :s AND external_ref = :r"),

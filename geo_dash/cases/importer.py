@@ -132,9 +132,8 @@ def import_file(
         report.rejects_file = str(Path(rejects_path) if rejects_path else path.with_name(f"{path.stem}.rejects.csv"))
 
     records = store.records_frame(result.records)
-    # the file's "Nguồn" column is the channel a petition came through; the dataset
-    # (the upsert key with the reference) is the import's source
-    records["channel"] = records["source"]
+    # the dataset (the upsert key with the reference) is the import's source;
+    # the file's "Nguồn" column is the channel the petition came through
     records["source"] = source or path.stem
     with engine.begin() as conn:
         import_id = conn.execute(

@@ -48,7 +48,7 @@ Columns (header aliases; ✔ = required)
     | place_text | Địa bàn | Location |  | Địa bàn phát sinh; Địa điểm; Địa điểm phát sinh; Nơi phát sinh; Place |
     | lon | Kinh độ | Longitude |  | Lon; Lng; Long |
     | lat | Vĩ độ | Latitude |  | Lat |
-    | source | Nguồn | Source |  | Nguồn đơn; Nguồn tiếp nhận |
+    | channel | Nguồn | Channel |  | Nguồn đơn; Nguồn tiếp nhận; Source; Kênh tiếp nhận |
 
     Place: at least one of ``Mã xã``, ``Xã`` (with ``Tỉnh``/``Huyện``) or
     ``Địa bàn`` is required; per row the code wins, then the names, then the
@@ -324,8 +324,8 @@ COLUMNS: tuple[Column, ...] = (
         "Latitude (decimal degrees, 8–24).",
     ),
     Column(
-        "source", "Nguồn", "Source",
-        ("Nguồn đơn", "Nguồn tiếp nhận"),
+        "channel", "Nguồn", "Channel",
+        ("Nguồn đơn", "Nguồn tiếp nhận", "Source", "Kênh tiếp nhận"),
         False,
         "Nguồn đơn (ví dụ: tiếp công dân, bưu điện, chuyển đến).",
         "Where the petition came from (e.g. reception, post, forwarded).",
@@ -887,7 +887,7 @@ _PERSONAL_NUMBER = re.compile(
 class CaseRecord:
     row_number: int
     external_ref: str
-    source: str | None
+    source: str | None          # the dataset (set by the importer; the upsert key with external_ref)
     received_date: date
     kind: str
     category: str
@@ -907,6 +907,7 @@ class CaseRecord:
     lat: float | None
     is_complex: bool
     deadline_computed: bool = False
+    channel: str | None = None  # how the petition arrived ("Nguồn": tiếp công dân, bưu điện…)
 
 
 @dataclass
@@ -1186,7 +1187,7 @@ def parse_rows(
             dialogues = sorted(set(dialogues))
         project = v.text("project_name")
         summary = v.text("summary")
-        source = v.text("source") or default_source
+        channel = v.text("channel")
         lon, lat = v.coordinates()
 
         if received is not None:
@@ -1237,7 +1238,8 @@ def parse_rows(
             CaseRecord(
                 row_number=row.row_number,
                 external_ref=ref,
-                source=source,
+                source=default_source,
+                channel=channel,
                 received_date=received,
                 kind=kind,
                 category=category,

@@ -53,7 +53,7 @@ TEMPLATE_FIELDS = (
     "place_text",
     "lon",
     "lat",
-    "source",
+    "channel",
 )
 _DATE_FIELDS = ("received_date", "resolved_date", "deadline_date")
 _TEXT_FIELDS = ("external_ref", "commune_code", "dialogue_dates")
@@ -84,7 +84,7 @@ EXAMPLES: tuple[dict[str, object], ...] = (
         "commune_code": "19741",
         "lon": 107.367143,
         "lat": 16.756599,
-        "source": "Tiếp công dân",
+        "channel": "Tiếp công dân",
     },
     {
         "external_ref": "VÍ-DỤ-002",
@@ -102,7 +102,7 @@ EXAMPLES: tuple[dict[str, object], ...] = (
         "province": "Quảng Trị",
         "district": "Gio Linh",
         "commune": "Trung Giang",
-        "source": "Bưu điện",
+        "channel": "Bưu điện",
     },
 )
 
