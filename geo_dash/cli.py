@@ -192,6 +192,111 @@ def cases_template(path: Path) -> None:
     click.echo(str(path))
 
 
+# --- users ---------------------------------------------------------------------------------------------
+def _read_password(confirm: bool = True) -> str:
+    """From the terminal (hidden, asked twice) or one line of standard input — never from argv."""
+    import getpass
+
+    if sys.stdin.isatty():
+        pw = getpass.getpass("Mật khẩu (password): ")
+        if confirm and getpass.getpass("Nhập lại (again): ") != pw:
+            raise click.ClickException("hai lần nhập không khớp (the two entries differ)")
+        return pw
+    return sys.stdin.readline().rstrip("\n")
+
+
+@main.group()
+def users() -> None:
+    """Người dùng, vai trò và địa bàn (users, roles and their area)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "leader", "officer", "wall"]), required=True)
+@click.option("--scope", "scope_spec", required=True,
+              help="all | legacy:<province or district codes> | 2025:<province or commune codes>; parts joined by ';'"
+                   " e.g. 'legacy:464' (huyện Vĩnh Linh) or '2025:19363,19366'.")
+@click.option("--name", "display_name", help="Display name (an office, not a person, is fine).")
+@click.option("--no-password", is_flag=True, help="For wall users, who log in with a token only.")
+def users_add(username: str, role: str, scope_spec: str, display_name: str | None, no_password: bool) -> None:
+    """Add a user; the password is read from the terminal or standard input."""
+    from geo_dash.security.audit import audit
+    from geo_dash.security.passwords import WeakPassword
+    from geo_dash.security.users import UserError, add_user
+
+    password = None if no_password else _read_password()
+    try:
+        uid = add_user(_engine(), username, role, scope_spec, password=password, display_name=display_name)
+    except (UserError, WeakPassword, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit(_engine(), "user.add", actor="cli", target=username, details={"role": role, "scope": scope_spec})
+    click.echo(f"đã tạo (created) {username} #{uid}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List users with role, area and state."""
+    from geo_dash.security.users import list_users
+
+    for u in list_users(_engine()):
+        state = "vô hiệu (disabled)" if u["disabled"] else "hoạt động (active)"
+        click.echo(f"{u['username']:<20} {u['role']:<8} {u['scope']:<30} {state}")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable again instead.")
+def users_disable(username: str, enable: bool) -> None:
+    """Disable a user (ends their sessions and revokes their wall tokens)."""
+    from geo_dash.security.audit import audit
+    from geo_dash.security.users import UserError, set_disabled
+
+    try:
+        set_disabled(_engine(), username, not enable)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit(_engine(), "user.enable" if enable else "user.disable", actor="cli", target=username)
+    click.echo("ok")
+
+
+@users.command("set-password")
+@click.argument("username")
+def users_set_password(username: str) -> None:
+    """Set a password (read from the terminal or standard input); ends the user's sessions."""
+    from geo_dash.security.audit import audit
+    from geo_dash.security.passwords import WeakPassword
+    from geo_dash.security.users import UserError, set_password
+
+    try:
+        set_password(_engine(), username, _read_password())
+    except (UserError, WeakPassword) as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit(_engine(), "user.set_password", actor="cli", target=username)
+    click.echo("ok")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--label", help="Where the wall is, e.g. 'phòng họp tầng 3'.")
+@click.option("--revoke", is_flag=True, help="Revoke all of this wall user's tokens instead.")
+def users_token(username: str, label: str | None, revoke: bool) -> None:
+    """Make a wall link for a wall user (shown once), or revoke its links."""
+    from geo_dash.security.audit import audit
+    from geo_dash.security.users import UserError, create_wall_token, revoke_wall_tokens
+
+    if revoke:
+        n = revoke_wall_tokens(_engine(), username)
+        audit(_engine(), "wall_token.revoke", actor="cli", target=username, details={"revoked": n})
+        click.echo(f"đã thu hồi (revoked) {n}")
+        return
+    try:
+        token = create_wall_token(_engine(), username, label)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit(_engine(), "wall_token.create", actor="cli", target=username, details={"label": label})
+    click.echo(f"/wall?token={token}")
+
+
 # --- demo data -------------------------------------------------------------------------------------------
 @main.group()
 def demo() -> None:

@@ -79,8 +79,29 @@ def template_db(cluster) -> str:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     upgrade(engine)
     load_bundle(engine)
+    add_test_users(engine)
     engine.dispose()
     return TEMPLATE_DB
+
+
+PASSWORD = "Mat-khau-thu-nghiem-1"
+# username: (role, scope) — two officers of neighbouring districts of Quảng Trị, a leader of the
+# province, a national admin, an officer serving a group of 2025 communes, and a wall display.
+TEST_USERS = {
+    "admin": ("admin", "all"),
+    "leader_qt": ("leader", "legacy:45"),
+    "officer_vl": ("officer", "legacy:464"),       # huyện Vĩnh Linh
+    "officer_hl": ("officer", "legacy:470"),       # huyện Hải Lăng
+    "officer_2025": ("officer", "2025:19363,19366"),
+    "wall_qt": ("wall", "legacy:45"),
+}
+
+
+def add_test_users(engine) -> None:
+    from geo_dash.security.users import add_user
+
+    for name, (role, scope) in TEST_USERS.items():
+        add_user(engine, name, role, scope, password=None if role == "wall" else PASSWORD)
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,21 @@ import json
 
 from sqlalchemy import Engine, text
 
+from geo_dash.security.scope import ALL, Scope, communes_in_scope_sql
+
 COORD_DIGITS = 5  # ~1 m, the precision of the source data
 
 
-def list_provinces(engine: Engine, scheme: str) -> list[dict]:
+def list_provinces(engine: Engine, scheme: str, scope: Scope = ALL) -> list[dict]:
+    """Provinces of the scheme that the scope reaches (all of them for a national scope)."""
+    communes, params = communes_in_scope_sql(scope, scheme)
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT code, name FROM admin_unit WHERE scheme = :s AND level = 'province' ORDER BY name_key"),
-            {"s": scheme},
+            text(f"""SELECT code, name FROM admin_unit WHERE scheme = :s AND level = 'province'
+                     AND code IN (SELECT province_code FROM admin_unit WHERE scheme = :s AND level = 'commune'
+                                  AND code IN ({communes}))
+                     ORDER BY name_key"""),
+            {"s": scheme, **params},
         ).mappings().all()
     return [dict(r) for r in rows]
 
@@ -41,7 +48,8 @@ SELECT json_build_object(
         'properties', json_build_object(
             'code', u.code, 'name', u.name, 'level', u.level, 'parent', u.parent_code,
             'parent_name', p.name, 'population', u.population, 'area_km2', round(u.area_km2::numeric, 2),
-            'tooltip', u.name || COALESCE(' — ' || p.name, ''))
+            'tooltip', u.name || COALESCE(' — ' || p.name, ''),
+            'in_scope', u.code IN ({scope_communes}))
     ) ORDER BY u.code), '[]'::json))
 FROM admin_unit u
 LEFT JOIN admin_unit p ON p.scheme = u.scheme AND p.code = u.parent_code AND p.level = 'district'
@@ -49,13 +57,18 @@ WHERE u.scheme = :s AND u.level = :level AND u.province_code = :p AND u.geom_dis
 """
 
 
-def province_geojson(engine: Engine, scheme: str, province_code: str) -> dict:
-    """The communes (and, for the legacy scheme, the districts) of one province, with its bounds."""
+def province_geojson(engine: Engine, scheme: str, province_code: str, scope: Scope = ALL) -> dict:
+    """The communes (and, for the legacy scheme, the districts) of one province, with its bounds.
+
+    Each commune says whether it is ``in_scope``: outlines are public, figures are not.
+    """
+    scope_sql, sp = communes_in_scope_sql(scope, scheme)
+    sql = _FEATURES.replace("{scope_communes}", scope_sql)
     with engine.connect() as conn:
-        communes = conn.execute(text(_FEATURES), dict(s=scheme, level="commune", p=province_code, digits=COORD_DIGITS)).scalar_one()
+        communes = conn.execute(text(sql), dict(s=scheme, level="commune", p=province_code, digits=COORD_DIGITS, **sp)).scalar_one()
         districts = None
         if scheme == "legacy":
-            districts = conn.execute(text(_FEATURES), dict(s=scheme, level="district", p=province_code, digits=COORD_DIGITS)).scalar_one()
+            districts = conn.execute(text(sql), dict(s=scheme, level="district", p=province_code, digits=COORD_DIGITS, **sp)).scalar_one()
         box = conn.execute(
             text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                  "(SELECT ST_Extent(geom) AS e FROM admin_unit WHERE scheme = :s AND code = :p AND level = 'province') x"),

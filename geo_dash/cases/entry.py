@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from geo_dash.cases import store
 from geo_dash.cases.importer import resolver_for
 from geo_dash.cases.parsing import COLUMNS, RawTable, parse_rows
+from geo_dash.security.audit import audit
 from geo_dash.security.scope import Scope, case_filter_sql
 
 MANUAL_SOURCE = "nhap-tay"  # dataset of cases entered in the app
@@ -92,5 +93,8 @@ def save_case(engine: Engine, scope: Scope, values: dict, *, actor: str, as_of: 
         counts = store.write_cases(conn, frame, import_id=None, actor=actor)
         case_id = conn.execute(text("SELECT id FROM grievance_case WHERE source = :s AND external_ref = :r"),
                                {"s": source, "r": record.external_ref}).scalar_one()
-    action = "created" if counts.created else "updated" if counts.updated else "unchanged"
+        action = "created" if counts.created else "updated" if counts.updated else "unchanged"
+        if action != "unchanged":
+            audit(conn, {"created": "case.create", "updated": "case.update"}[action], actor=actor,
+                  target=f"{source}/{record.external_ref}", details={"case_id": case_id, "commune": record.commune_code})
     return SaveResult(ok=True, case_id=case_id, action=action)

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 from geo_dash.cases import store
 from geo_dash.cases.parsing import ImportRefused, ParseResult, parse_rows, read_table, write_rejects
 from geo_dash.cases.places import PlaceResolver
+from geo_dash.security.audit import audit
 
 
 @dataclass
@@ -86,6 +87,7 @@ def resolver_for(engine: Engine) -> PlaceResolver:
 
 def _record_refusal(engine: Engine, path: Path, sha: str | None, actor: str, reason: str) -> int:
     with engine.begin() as conn:
+        audit(conn, "cases.import_refused", actor=actor, target=path.name, details={"reason": reason[:500]})
         return conn.execute(
             text("INSERT INTO case_import (file_name, sha256, imported_by, status, reason) "
                  "VALUES (:f, :h, :by, 'refused', :r) RETURNING id"),
@@ -153,6 +155,9 @@ def import_file(
                  rejects_file=report.rejects_file, id=import_id,
                  report=json.dumps({**result.report(), "rejects": report.rejects}, ensure_ascii=False, default=str)),
         )
+        audit(conn, "cases.import", actor=actor, target=path.name,
+              details={"import_id": import_id, "rows_in": report.rows_in, "accepted": report.accepted,
+                       "rejected": report.rejected, "created": report.created, "updated": report.updated})
     if report.rejects_file:
         write_rejects(result, report.rejects_file)
     return report

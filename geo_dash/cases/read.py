@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from geo_dash.security.scope import Scope, case_filter_sql
+from geo_dash.security.scope import Scope, case_filter_sql, communes_in_scope_sql
 
 # What a case list shows: never the summary, never anything about people.
 LIST_COLUMNS = (
@@ -14,14 +14,15 @@ LIST_COLUMNS = (
 )
 
 
-def communes_for_select(engine: Engine, scheme: str, province_code: str) -> list[dict]:
-    """Options for a commune picker: "Xã Hải Khê — Huyện Hải Lăng" (legacy) or "Xã Vĩnh Linh" (2025)."""
+def communes_for_select(engine: Engine, scheme: str, province_code: str, scope: Scope) -> list[dict]:
+    """Options for a commune picker within the scope: "Xã Hải Khê — Huyện Hải Lăng" or "Xã Vĩnh Linh"."""
+    inside, params = communes_in_scope_sql(scope, scheme)
     with engine.connect() as conn:
-        rows = conn.execute(text("""
+        rows = conn.execute(text(f"""
             SELECT u.code, u.name, d.name AS district FROM admin_unit u
             LEFT JOIN admin_unit d ON d.scheme = u.scheme AND d.code = u.parent_code AND d.level = 'district'
-            WHERE u.scheme = :s AND u.level = 'commune' AND u.province_code = :p
-            ORDER BY d.name_key NULLS FIRST, u.name_key"""), {"s": scheme, "p": province_code}).all()
+            WHERE u.scheme = :s AND u.level = 'commune' AND u.province_code = :p AND u.code IN ({inside})
+            ORDER BY d.name_key NULLS FIRST, u.name_key"""), {"s": scheme, "p": province_code, **params}).all()
     return [{"value": r.code, "label": r.name + (f" — {r.district}" if r.district else "")} for r in rows]
 
 

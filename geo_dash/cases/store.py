@@ -39,7 +39,7 @@ CREATE TEMP TABLE case_stage (
     deadline_date date, resolved_date date, dialogue_dates date[], project_name text, summary text,
     unit_scheme varchar(8), unit_code varchar(5), lon double precision, lat double precision, is_synthetic boolean,
     location geometry(Point, 4326), commune_legacy varchar(5), commune_2025 varchar(5),
-    province_2025 varchar(2), province_legacy varchar(2)
+    province_2025 varchar(2), province_legacy varchar(2), district_legacy varchar(3)
 ) ON COMMIT DROP
 """
 
@@ -51,7 +51,8 @@ _STAGE_COLS = (
 
 _PLACE = [
     "UPDATE case_stage SET location = ST_SetSRID(ST_MakePoint(lon, lat), 4326) WHERE lon IS NOT NULL AND lat IS NOT NULL",
-    """UPDATE case_stage s SET commune_legacy = s.unit_code, province_legacy = u.province_code
+    """UPDATE case_stage s SET commune_legacy = s.unit_code, province_legacy = u.province_code,
+                               district_legacy = u.parent_code
        FROM admin_unit u WHERE s.unit_scheme = 'legacy' AND u.scheme = 'legacy' AND u.code = s.unit_code""",
     """UPDATE case_stage s SET commune_2025 = x.new_code FROM (
            SELECT DISTINCT ON (s.source, s.external_ref) s.source, s.external_ref, c.new_code
@@ -177,7 +178,7 @@ def write_cases(
             resolved_date = s.resolved_date, dialogue_dates = s.dialogue_dates, project_name = s.project_name,
             summary = s.summary, unit_scheme = s.unit_scheme, unit_code = s.unit_code,
             commune_legacy = s.commune_legacy, commune_2025 = s.commune_2025, province_2025 = s.province_2025,
-            province_legacy = s.province_legacy, location = s.location, is_synthetic = s.is_synthetic,
+            province_legacy = s.province_legacy, district_legacy = s.district_legacy, location = s.location, is_synthetic = s.is_synthetic,
             import_id = :imp, updated_at = now(), updated_by = :actor
         FROM case_stage s, case_changed ch
         WHERE c.id = ch.id AND c.source = s.source AND c.external_ref = s.external_ref
@@ -188,11 +189,12 @@ def write_cases(
             INSERT INTO grievance_case (source, external_ref, channel, received_date, kind, category, people_count, is_mass,
                 is_over_level, is_complex, handling_level, status, deadline_date, resolved_date, dialogue_dates,
                 project_name, summary, unit_scheme, unit_code, commune_legacy, commune_2025, province_2025,
-                province_legacy, location, is_synthetic, import_id, created_by, updated_by)
+                province_legacy, district_legacy, location, is_synthetic, import_id, created_by, updated_by)
             SELECT s.source, s.external_ref, s.channel, s.received_date, s.kind, s.category, s.people_count, s.is_mass,
                 s.is_over_level, s.is_complex, s.handling_level, s.status, s.deadline_date, s.resolved_date,
                 s.dialogue_dates, s.project_name, s.summary, s.unit_scheme, s.unit_code, s.commune_legacy,
-                s.commune_2025, s.province_2025, s.province_legacy, s.location, s.is_synthetic, :imp, :actor, :actor
+                s.commune_2025, s.province_2025, s.province_legacy, s.district_legacy, s.location, s.is_synthetic,
+                :imp, :actor, :actor
             FROM case_stage s
             WHERE NOT EXISTS (SELECT 1 FROM grievance_case c WHERE c.source = s.source AND c.external_ref = s.external_ref)
             RETURNING id, status

@@ -28,3 +28,30 @@ def _engine(url: str) -> Engine:
 
 def get_engine(url: str | None = None) -> Engine:
     return _engine(url or database_url())
+
+
+APP_ROLE = "geo_dash_app"
+
+
+@lru_cache(maxsize=8)
+def _app_engine(url: str, set_role: str | None) -> Engine:
+    from geo_dash.security.context import install_scope_hook
+
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    install_scope_hook(engine, set_role=set_role)
+    return engine
+
+
+def get_app_engine(url: str | None = None) -> Engine:
+    """The engine the web app uses: every transaction runs as the non-owner role ``geo_dash_app``
+    with the request's scope set (row-level security applies).
+
+    With ``GEO_DASH_APP_DATABASE_URL`` the app logs in as that role directly; otherwise it uses
+    the owner's URL and ``SET LOCAL ROLE geo_dash_app`` at the start of each transaction.
+    """
+    import os
+
+    direct = os.environ.get("GEO_DASH_APP_DATABASE_URL")
+    if direct and url is None:
+        return _app_engine(direct.replace("postgresql://", "postgresql+psycopg://", 1), None)
+    return _app_engine(url or database_url(), APP_ROLE)

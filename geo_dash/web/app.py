@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from geo_dash.config import Settings
-from geo_dash.db import get_engine
+from geo_dash.db import get_app_engine
 from geo_dash.web.i18n import t
-from geo_dash.web import shell
+from geo_dash.web import auth, shell
 from geo_dash.web.pages import cases_page, map_page
 
 ASSETS = Path(__file__).parent / "assets"
@@ -26,7 +26,7 @@ ASSETS = Path(__file__).parent / "assets"
 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.from_env()
-    engine = get_engine(database_url)
+    engine = get_app_engine(database_url)  # non-owner role, request scope set on every transaction
     app = dash.Dash(
         __name__,
         title="geo_dash — Bản đồ điểm nóng",
@@ -57,6 +57,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     page(cases_page, "/cases", "cases")
     app.layout = dmc.MantineProvider(shell.layout(dash.page_container))
     shell.register_callbacks(app, engine)
+    auth.install(app, engine, settings)
 
     @app.server.route("/healthz")
     def healthz():

@@ -83,6 +83,17 @@ def browser():
         b.close()
 
 
+def login(page, base: str, username: str = "admin", password: str | None = None) -> None:
+    """Log in through the real form."""
+    from tests.conftest import PASSWORD
+
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=15000)
+
+
 class OutsideRequests(list):
     """Requests to hosts other than loopback (they are aborted and recorded)."""
 
@@ -103,8 +114,11 @@ def page(browser):
     context.route("**/*", guard)
     pg = context.new_page()
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     pg.outside_requests = outside
     pg.page_errors = errors
     yield pg
     context.close()
     assert list(outside) == [], f"the page requested hosts outside the machine: {list(outside)[:5]}"
+    csp = [e for e in errors if "Content Security Policy" in e]
+    assert csp == [], f"the page broke its Content-Security-Policy: {csp[:3]}"

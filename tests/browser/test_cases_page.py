@@ -1,6 +1,8 @@
 """Case entry as an officer does it: pick a commune from a searchable list, add a case, edit it, see history."""
 
 import pytest
+
+from tests.browser.conftest import login
 from sqlalchemy import text
 
 pytestmark = pytest.mark.browser
@@ -17,6 +19,7 @@ def _select(page, label, option):
 
 
 def test_add_then_edit_a_case_with_history(scratch_server, scratch_engine, page, test_output):
+    login(page, scratch_server)
     page.goto(scratch_server + "/cases?scheme=legacy&province=45")
     # the commune is chosen from a list, typed without diacritics
     commune = page.get_by_role("textbox", name="Xã / phường", exact=True)
@@ -59,6 +62,7 @@ def test_add_then_edit_a_case_with_history(scratch_server, scratch_engine, page,
 
 
 def test_bad_form_input_is_refused_with_reasons(scratch_server, scratch_engine, page):
+    login(page, scratch_server)
     page.goto(scratch_server + "/cases?scheme=legacy&province=45&commune=19741")
     page.wait_for_selector("text=0 vụ việc")
     _fill(page, "Mã hồ sơ", "TAY-BAD")

@@ -2,12 +2,15 @@
 
 import pytest
 
+from tests.browser.conftest import login
+
 from geo_dash.demo.load import load_demo
 
 pytestmark = pytest.mark.browser
 
 
 def test_no_banner_without_synthetic_cases(server, page):
+    login(page, server)
     page.goto(server + "/")
     page.wait_for_selector("path.gd-commune")
     assert page.locator("#demo-banner").count() == 0
@@ -15,6 +18,7 @@ def test_no_banner_without_synthetic_cases(server, page):
 
 def test_banner_on_every_page_with_demo_data(scratch_engine, scratch_server, page, test_output):
     load_demo(scratch_engine, seed=2025)
+    login(page, scratch_server)
     for path in ("/", "/cases"):
         page.goto(scratch_server + path)
         banner = page.locator("#demo-banner")

@@ -1,6 +1,9 @@
 """The first map, as a user meets it: choose a province, see its communes, hover for names."""
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -13,15 +16,16 @@ def _choose_province(page, typed: str, label: str):
 
 
 def test_choose_province_shows_one_feature_per_commune(server, page, test_output):
+    login(page, server)
     page.goto(server + "/")
     page.wait_for_selector("path.gd-commune")
     # default view: Quảng Trị, legacy scheme, 119 communes with 10 district outlines
-    page.wait_for_function("document.querySelectorAll('path.gd-commune').length === 119")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
     assert page.locator("path.gd-district").count() == 10
 
     # typed without diacritics, as people do on keyboards without a Vietnamese IME
     _choose_province(page, "quang nam", "Tỉnh Quảng Nam")
-    page.wait_for_function("document.querySelectorAll('path.gd-commune').length === 233", timeout=20000)
+    expect(page.locator("path.gd-commune")).to_have_count(233, timeout=20000)
     assert page.locator("path.gd-district").count() == 17
     assert "17 huyện, 233 xã" in page.locator("#counts").inner_text()
     assert "province=49" in page.url and "scheme=legacy" in page.url
@@ -31,8 +35,9 @@ def test_choose_province_shows_one_feature_per_commune(server, page, test_output
 
 
 def test_hover_shows_commune_and_district_name(server, page):
+    login(page, server)
     page.goto(server + "/?scheme=legacy&province=45")
-    page.wait_for_function("document.querySelectorAll('path.gd-commune').length === 119")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
     # hover the commune paths until a tooltip with a district name appears
     box = page.locator("#map").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -43,18 +48,20 @@ def test_hover_shows_commune_and_district_name(server, page):
 
 
 def test_scheme_switch_shows_2025_communes_without_districts(server, page, test_output):
+    login(page, server)
     page.goto(server + "/?scheme=legacy&province=45")
-    page.wait_for_function("document.querySelectorAll('path.gd-commune').length === 119")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
     page.get_by_text("Từ 01/07/2025 (2 cấp)").click()
     # Quảng Trị (45) became part of the new Quảng Trị (44): 78 communes, no district level
-    page.wait_for_function("document.querySelectorAll('path.gd-commune').length === 78", timeout=20000)
+    expect(page.locator("path.gd-commune")).to_have_count(78, timeout=20000)
     assert page.locator("path.gd-district").count() == 0
     assert "scheme=2025" in page.url and "province=44" in page.url
     page.screenshot(path=str(test_output / "map_quang_tri_2025.png"))
 
 
 def test_url_restores_the_view_and_english_is_available(server, page):
+    login(page, server)
     page.goto(server + "/?scheme=2025&province=56&lang=en")
-    page.wait_for_function("document.querySelectorAll('path.gd-commune').length === 65", timeout=20000)
+    expect(page.locator("path.gd-commune")).to_have_count(65, timeout=20000)
     assert "Grievance hotspot map" in page.locator("header").inner_text()
     assert "65 communes" in page.locator("#counts").inner_text()

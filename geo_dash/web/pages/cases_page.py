@@ -13,16 +13,18 @@ from geo_dash.cases import read
 from geo_dash.cases.entry import save_case
 from geo_dash.cases.vocab import CATEGORIES, KINDS, LEVELS, STATUSES, label
 from geo_dash.config import Settings
-from geo_dash.security.scope import ALL as ALL_SCOPE
+from geo_dash.security.context import active_scope, current_user
 from geo_dash.web.i18n import t
 
 DEFAULT_PROVINCE = {"legacy": "45", "2025": "44"}
-ACTOR = "người dùng cục bộ (local user)"  # replaced by the logged-in user with access control
-
-
 def current_scope():
-    """The scope of the request (the access-control work plugs in here)."""
-    return ALL_SCOPE
+    """The scope of the request's user (empty without a user)."""
+    return active_scope()
+
+
+def _actor() -> str:
+    user = current_user.get()
+    return user.username if user else "?"
 
 
 def parse_state(query: dict | str | None) -> dict:
@@ -106,8 +108,12 @@ def _grid_columns(lang: str) -> list[dict]:
 
 def layout(engine, settings: Settings, state: dict) -> html.Div:
     lang = state["lang"]
-    provinces = boundaries.list_provinces(engine, state["scheme"])
-    communes = read.communes_for_select(engine, state["scheme"], state["province"])
+    scope = current_scope()
+    provinces = boundaries.list_provinces(engine, state["scheme"], scope)
+    codes = [p["code"] for p in provinces]
+    if state["province"] not in codes:  # open on the user's own area
+        state = {**state, "province": codes[0] if codes else None, "commune": None}
+    communes = read.communes_for_select(engine, state["scheme"], state["province"], scope) if state["province"] else []
     return html.Div(className="gd-cases", children=[
         dcc.Location(id="cases-url", refresh=False),
         dcc.Store(id="cases-lang", data=lang),
@@ -190,8 +196,11 @@ def register_callbacks(app, engine) -> None:
     )
     def scheme_changed(scheme, province):
         other = "2025" if scheme == "legacy" else "legacy"
-        options = [{"value": p["code"], "label": p["name"]} for p in boundaries.list_provinces(engine, scheme)]
-        return options, boundaries.counterpart_province(engine, province, other, scheme) or DEFAULT_PROVINCE[scheme]
+        provinces = boundaries.list_provinces(engine, scheme, current_scope())
+        options = [{"value": p["code"], "label": p["name"]} for p in provinces]
+        target = boundaries.counterpart_province(engine, province, other, scheme)
+        codes = [o["value"] for o in options]
+        return options, target if target in codes else (codes[0] if codes else None)
 
     @app.callback(
         Output("cases-commune", "data"), Output("cases-commune", "value"),
@@ -199,7 +208,7 @@ def register_callbacks(app, engine) -> None:
         prevent_initial_call=True,
     )
     def province_changed(province, scheme, commune):
-        options = read.communes_for_select(engine, scheme, province)
+        options = read.communes_for_select(engine, scheme, province, current_scope()) if province else []
         keep = commune if any(o["value"] == commune for o in options) else None
         return options, keep
 
@@ -260,7 +269,10 @@ def register_callbacks(app, engine) -> None:
                     commune=names.get("name"))
         if editing:
             data["source"] = editing["source"]
-        result = save_case(engine, current_scope(), data, actor=ACTOR)
+        user = current_user.get()
+        if user is None or not user.can_edit:
+            return dmc.Alert(t("cases.readonly", lang), color="red", title=t("cases.not_saved", lang))
+        result = save_case(engine, current_scope(), data, actor=_actor())
         if not result.ok:
             return dmc.Alert([html.Div(e) for e in result.errors], color="red", title=t("cases.not_saved", lang))
         return dmc.Alert(t(f"cases.saved.{result.action}", lang), color="green")

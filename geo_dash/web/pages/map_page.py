@@ -10,6 +10,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from geo_dash.boundaries import read
 from geo_dash.config import Settings
+from geo_dash.security.context import active_scope
 from geo_dash.web.i18n import t
 
 DEFAULT_PROVINCE = {"legacy": "45", "2025": "44"}  # Quảng Trị
@@ -29,7 +30,10 @@ def parse_state(query: dict | str | None) -> dict:
 
 def layout(engine, settings: Settings, state: dict) -> html.Div:
     lang = state["lang"]
-    provinces = read.list_provinces(engine, state["scheme"])
+    provinces = read.list_provinces(engine, state["scheme"], active_scope())
+    codes = [p["code"] for p in provinces]
+    if state["province"] not in codes:  # open on the user's own area
+        state = {**state, "province": codes[0] if codes else None}
     base = []
     if settings.tile_url:
         base = [dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution)]
@@ -82,9 +86,10 @@ def register_callbacks(app, engine) -> None:
     )
     def switch_scheme(scheme, province):
         other = "2025" if scheme == "legacy" else "legacy"
-        options = [{"value": p["code"], "label": p["name"]} for p in read.list_provinces(engine, scheme)]
+        options = [{"value": p["code"], "label": p["name"]} for p in read.list_provinces(engine, scheme, active_scope())]
         value = read.counterpart_province(engine, province, other, scheme) if province else None
-        return options, value or DEFAULT_PROVINCE[scheme]
+        codes = [o["value"] for o in options]
+        return options, value if value in codes else (codes[0] if codes else None)
 
     @app.callback(
         Output("communes", "data"),
@@ -100,7 +105,9 @@ def register_callbacks(app, engine) -> None:
     def show_province(province, scheme, lang):
         if not province:
             return no_update, no_update, no_update, no_update, no_update, no_update
-        geo = read.province_geojson(engine, scheme, province)
+        if province not in {p["code"] for p in read.list_provinces(engine, scheme, active_scope())}:
+            return no_update, no_update, no_update, no_update, no_update, no_update
+        geo = read.province_geojson(engine, scheme, province, active_scope())
         n_communes = len(geo["communes"]["features"])
         if scheme == "legacy":
             counts = t("map.counts.legacy", lang, districts=len(geo["districts"]["features"]), communes=n_communes)
