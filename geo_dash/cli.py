@@ -84,6 +84,36 @@ def db_url() -> None:
     click.echo(database_url())
 
 
+@main.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_cmd(target: Path) -> None:
+    """Dump the whole database to TARGET (pg_dump custom format)."""
+    from geo_dash.db import database_url
+    from geo_dash.db.backup import BackupError, backup
+
+    try:
+        click.echo(str(backup(database_url(), target)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
+def restore_cmd(source: Path, yes: bool) -> None:
+    """Replace the database's contents with a dump made by `geo-dash backup`."""
+    from geo_dash.db import database_url
+    from geo_dash.db.backup import BackupError, restore
+
+    if not yes and not click.confirm("Thay toàn bộ dữ liệu bằng bản sao lưu? (replace all data with the backup?)"):
+        raise click.Abort()
+    try:
+        restore(database_url(), source)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("đã khôi phục (restored)")
+
+
 # --- boundaries ----------------------------------------------------------------------------------
 @main.group()
 def boundaries() -> None:

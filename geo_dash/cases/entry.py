@@ -57,6 +57,7 @@ def _in_scope(engine: Engine, scope: Scope, scheme: str, code: str) -> bool:
             SELECT u.code AS unit_code,
                    CASE WHEN u.scheme = 'legacy' THEN u.code END AS commune_legacy,
                    CASE WHEN u.scheme = 'legacy' THEN u.province_code END AS province_legacy,
+                   CASE WHEN u.scheme = 'legacy' THEN u.parent_code END AS district_legacy,
                    COALESCE(x.new_code, CASE WHEN u.scheme = '2025' THEN u.code END) AS commune_2025,
                    n.province_code AS province_2025
             FROM admin_unit u

@@ -7,6 +7,7 @@ closed network.  No tile layer is used unless ``GEO_DASH_TILE_URL`` is set.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dash
@@ -24,6 +25,16 @@ from geo_dash.web.pages import cases_page, map_page
 ASSETS = Path(__file__).parent / "assets"
 
 
+log = logging.getLogger(__name__)
+
+
+def _callback_failed(err: Exception) -> None:
+    """Any callback that still fails: log it, tell the user plainly, change nothing else."""
+    log.exception("callback failed", exc_info=err)
+    dash.set_props("shell-error", {"children": dmc.Alert(t("error.internal", "vi") + " / " + t("error.internal", "en"),
+                                                          color="red", withCloseButton=True)})
+
+
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.from_env()
     engine = get_app_engine(database_url)  # non-owner role, request scope set on every transaction
@@ -36,6 +47,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         suppress_callback_exceptions=True,
         use_pages=True,
         pages_folder="",
+        on_error=_callback_failed,
     )
 
     def page(module, path: str, name: str) -> None:

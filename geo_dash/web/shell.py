@@ -25,6 +25,7 @@ def layout(page_container) -> html.Div:
         dcc.Location(id="shell-url", refresh=False),
         html.Header(id="shell-header", className="gd-header"),
         html.Div(id="shell-banner"),
+        html.Div(id="shell-error", role="alert"),
         html.Div(page_container, className="gd-page"),
     ])
 

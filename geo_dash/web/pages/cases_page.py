@@ -14,6 +14,7 @@ from geo_dash.cases.entry import save_case
 from geo_dash.cases.vocab import CATEGORIES, KINDS, LEVELS, STATUSES, label
 from geo_dash.config import Settings
 from geo_dash.security.context import active_scope, current_user
+from geo_dash.web import validate as valid
 from geo_dash.web.i18n import t
 
 DEFAULT_PROVINCE = {"legacy": "45", "2025": "44"}
@@ -30,12 +31,12 @@ def _actor() -> str:
 def parse_state(query: dict | str | None) -> dict:
     if isinstance(query, str) or query is None:
         query = {k: v[0] for k, v in parse_qs((query or "").lstrip("?")).items()}
-    scheme = query.get("scheme") if query.get("scheme") in ("legacy", "2025") else "legacy"
+    scheme = valid.scheme(query.get("scheme"))
     return {
         "scheme": scheme,
-        "province": str(query.get("province") or DEFAULT_PROVINCE[scheme]),
-        "commune": str(query.get("commune") or "") or None,
-        "lang": "en" if query.get("lang") == "en" else "vi",
+        "province": valid.province(query.get("province")) or DEFAULT_PROVINCE[scheme],
+        "commune": valid.commune(query.get("commune")),
+        "lang": valid.lang(query.get("lang")),
     }
 
 
@@ -195,6 +196,7 @@ def register_callbacks(app, engine) -> None:
         prevent_initial_call=True,
     )
     def scheme_changed(scheme, province):
+        scheme, province = valid.scheme(scheme), valid.province(province)
         other = "2025" if scheme == "legacy" else "legacy"
         provinces = boundaries.list_provinces(engine, scheme, current_scope())
         options = [{"value": p["code"], "label": p["name"]} for p in provinces]
@@ -208,6 +210,7 @@ def register_callbacks(app, engine) -> None:
         prevent_initial_call=True,
     )
     def province_changed(province, scheme, commune):
+        province, scheme, commune = valid.province(province), valid.scheme(scheme), valid.commune(commune)
         options = read.communes_for_select(engine, scheme, province, current_scope()) if province else []
         keep = commune if any(o["value"] == commune for o in options) else None
         return options, keep
@@ -218,6 +221,7 @@ def register_callbacks(app, engine) -> None:
         State("cases-scheme", "value"), State("cases-province", "value"), State("cases-lang", "data"),
     )
     def show_cases(commune, _saved, scheme, province, lang):
+        commune, scheme, province, lang = valid.commune(commune), valid.scheme(scheme), valid.province(province), valid.lang(lang)
         search = f"?scheme={scheme}&province={province}&lang={lang}" + (f"&commune={commune}" if commune else "")
         if not commune:
             return [], t("cases.pick_commune", lang), search
@@ -232,10 +236,13 @@ def register_callbacks(app, engine) -> None:
         prevent_initial_call=True,
     )
     def load_case(selected, _new, ids, lang):
-        if ctx.triggered_id == "form-new" or not selected:
+        lang = valid.lang(lang)
+        ids = [i for i in ids or [] if isinstance(i, dict) and i.get("form") in FORM_IDS]
+        case_id = valid.selected_id(selected)
+        if ctx.triggered_id == "form-new" or case_id is None:
             values = {"status": "tiep_nhan"}
             return [values.get(i["form"]) for i in ids], None, t("cases.new", lang), []
-        case = read.get_case(engine, current_scope(), int(selected[0]["id"]))
+        case = read.get_case(engine, current_scope(), case_id)
         if case is None:
             return [no_update] * len(ids), None, t("cases.new", lang), []
         values = {k: case.get(k) for k in FORM_IDS}
@@ -261,14 +268,16 @@ def register_callbacks(app, engine) -> None:
         prevent_initial_call=True,
     )
     def save(_n, values, ids, editing, commune, scheme, lang):
-        data = {i["form"]: v for i, v in zip(ids, values)}
+        commune, scheme, lang = valid.commune(commune), valid.scheme(scheme), valid.lang(lang)
+        data = {i["form"]: v for i, v in zip(ids or [], values or [])
+                if isinstance(i, dict) and i.get("form") in FORM_IDS and (v is None or isinstance(v, (str, int, float, bool)))}
         if not commune:
             return dmc.Alert(t("cases.pick_commune", lang), color="red", title=t("cases.not_saved", lang))
         names = read.unit_names(engine, scheme, commune) or {}
         data.update(commune_code=commune, province=names.get("province"), district=names.get("district"),
                     commune=names.get("name"))
-        if editing:
-            data["source"] = editing["source"]
+        if isinstance(editing, dict) and isinstance(editing.get("source"), str):
+            data["source"] = editing["source"][:100]
         user = current_user.get()
         if user is None or not user.can_edit:
             return dmc.Alert(t("cases.readonly", lang), color="red", title=t("cases.not_saved", lang))

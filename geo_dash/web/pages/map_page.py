@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from geo_dash.boundaries import read
 from geo_dash.config import Settings
 from geo_dash.security.context import active_scope
+from geo_dash.web import validate as valid
 from geo_dash.web.i18n import t
 
 DEFAULT_PROVINCE = {"legacy": "45", "2025": "44"}  # Quảng Trị
@@ -22,9 +23,9 @@ def parse_state(query: dict | str | None) -> dict:
     if isinstance(query, str) or query is None:
         query = {k: v[0] for k, v in parse_qs((query or "").lstrip("?")).items()}
     q = {k: str(v) for k, v in query.items()}
-    scheme = q.get("scheme") if q.get("scheme") in ("legacy", "2025") else "legacy"
-    province = q.get("province") or DEFAULT_PROVINCE[scheme]
-    lang = q.get("lang") if q.get("lang") in ("vi", "en") else "vi"
+    scheme = valid.scheme(q.get("scheme"))
+    province = valid.province(q.get("province")) or DEFAULT_PROVINCE[scheme]
+    lang = valid.lang(q.get("lang"))
     return {"scheme": scheme, "province": province, "lang": lang}
 
 
@@ -85,6 +86,7 @@ def register_callbacks(app, engine) -> None:
         prevent_initial_call=True,
     )
     def switch_scheme(scheme, province):
+        scheme, province = valid.scheme(scheme), valid.province(province)
         other = "2025" if scheme == "legacy" else "legacy"
         options = [{"value": p["code"], "label": p["name"]} for p in read.list_provinces(engine, scheme, active_scope())]
         value = read.counterpart_province(engine, province, other, scheme) if province else None
@@ -103,6 +105,7 @@ def register_callbacks(app, engine) -> None:
         State("lang", "data"),
     )
     def show_province(province, scheme, lang):
+        province, scheme, lang = valid.province(province), valid.scheme(scheme), valid.lang(lang)
         if not province:
             return no_update, no_update, no_update, no_update, no_update, no_update
         if province not in {p["code"] for p in read.list_provinces(engine, scheme, active_scope())}:
