@@ -39,13 +39,36 @@ class CleanReport:
     source_crs: str = ""
 
 
+MAX_ZIP_MEMBERS = 1000
+MAX_UNZIPPED_BYTES = 2 * 1024**3      # 2 GiB in all
+MAX_ZIP_RATIO = 200                   # uncompressed / compressed, per member
+
+
+def check_zip(path: Path) -> list[str]:
+    """Refuse zip bombs and path tricks before GDAL reads anything. Returns the member names."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile as exc:
+        raise BoundaryFileError(f"tệp zip hỏng (broken zip file): {exc}") from exc
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise BoundaryFileError(f"tệp zip có quá nhiều tệp (too many files in zip: {len(infos)})")
+    total = 0
+    for info in infos:
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
+            raise BoundaryFileError(f"tệp zip có đường dẫn không an toàn (unsafe path in zip): {name}")
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 10 * 1024**2:
+            raise BoundaryFileError(f"tệp zip bất thường, nghi là “bom zip” (suspicious compression ratio, zip bomb?): {name}")
+    if total > MAX_UNZIPPED_BYTES:
+        raise BoundaryFileError("tệp zip giải nén quá lớn (zip expands to more than 2 GiB)")
+    return [i.filename for i in infos]
+
+
 def _gdal_path(path: Path) -> str:
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-        for n in names:
-            if n.startswith("/") or ".." in Path(n).parts:
-                raise BoundaryFileError(f"tệp zip có đường dẫn không an toàn (unsafe path in zip): {n}")
+        names = check_zip(path)
         shps = [n for n in names if n.lower().endswith(".shp")]
         if not shps:
             others = [n for n in names if n.lower().endswith((".gpkg", ".geojson", ".json"))]

@@ -111,12 +111,16 @@ def import_file(
     as_of: dt.date | None = None,
     rejects_path: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    max_bytes: int | None = None,
 ) -> ImportReport:
     """Import one CSV/XLSX file of cases; see the module docstring for the guarantees."""
     path = Path(path)
     actor = actor or getpass.getuser()
     sha = _sha256(path) if path.exists() else None
     try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise ImportRefused(f"Tệp quá lớn: {path.stat().st_size:,} byte, tối đa {max_bytes:,} "
+                                f"(file too large: the limit is {max_bytes:,} bytes)")
         result = parse_file(engine, path, as_of=as_of, source=source)
     except ImportRefused as exc:
         import_id = _record_refusal(engine, path, sha, actor, str(exc))

@@ -48,11 +48,29 @@ def backup(url: str, target: Path) -> Path:
     return target
 
 
+def _ensure_app_role(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from geo_dash.db.engine import APP_ROLE
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"""DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                    CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+                END IF; END $$"""))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    finally:
+        engine.dispose()
+
+
 def restore(url: str, source: Path) -> None:
     """Replace the database's contents with a dump made by :func:`backup` (one transaction)."""
     source = Path(source)
     if not source.exists():
         raise BackupError(f"không thấy tệp sao lưu (no backup file): {source}")
+    _ensure_app_role(url)  # roles live outside a dump: a fresh server needs the app's role first
     args, env = _conn_args(url)
     proc = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
                            "--exit-on-error", *args, str(source)], capture_output=True, text=True, env=env)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import flask
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from geo_dash.config import Settings
 from geo_dash.security import users as user_store
@@ -268,6 +269,19 @@ def install(app, app_engine: Engine, settings: Settings) -> None:
         if flask.request.path.startswith(("/_dash-update-component", "/_dash-layout", "/login")):
             resp.headers["Cache-Control"] = "no-store"
         return resp
+
+    @server.errorhandler(OperationalError)
+    def database_down(_exc):
+        """PostgreSQL is unreachable: say so plainly, retry by itself every 10 s, no trace."""
+        lg = lang()
+        body = (f'<!doctype html><html lang="{lg}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">'
+                f'<title>geo_dash</title><link rel="stylesheet" href="/assets/geo_dash.css"></head>'
+                f'<body class="gd-login-body"><main class="gd-login"><h1>{html.escape(t("app.title", lg))}</h1>'
+                f'<p class="gd-login-error" role="alert" id="db-unavailable">{html.escape(t("error.db", lg))}</p>'
+                f'</main></body></html>')
+        if flask.request.path.startswith("/_dash"):
+            return flask.jsonify({"error": t("error.db", "vi") + " / " + t("error.db", "en")}), 503
+        return flask.make_response(body, 503)
 
     @server.errorhandler(500)
     def internal_error(_exc):
