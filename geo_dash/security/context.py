@@ -65,6 +65,8 @@ def install_scope_hook(engine: Engine, *, set_role: str | None = None) -> None:
         if set_role:
             conn.exec_driver_sql(f'SET LOCAL ROLE "{set_role}"')
         conn.exec_driver_sql(
-            "SELECT set_config('geo_dash.scope', %s, true), set_config('geo_dash.user', %s, true)",
-            (scope_json(user.scope) if user else scope_json(NOTHING), user.username if user else ""),
+            "SELECT set_config('geo_dash.scope', %s, true), set_config('geo_dash.user', %s, true), "
+            "set_config('geo_dash.role', %s, true)",
+            (scope_json(user.scope) if user else scope_json(NOTHING), user.username if user else "",
+             ("wall" if user.via_token else user.role) if user else ""),
         )

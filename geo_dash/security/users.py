@@ -125,13 +125,12 @@ def authenticate(engine: Engine, username: str, password: str, *, now: dt.dateti
         if not verify_password(row["password_hash"], password):
             failures = row["failed_logins"] + 1
             locked = now + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-            conn.execute(text("UPDATE app_user SET failed_logins = :f, locked_until = :l WHERE id = :id"),
+            conn.execute(text("SELECT gd_record_login(:id, :f, :l, false)"),
                          dict(f=0 if locked else failures, l=locked, id=row["id"]))
             return LoginResult(None, "locked" if locked else "bad_credentials")
         if row["disabled"]:
             return LoginResult(None, "disabled")
-        conn.execute(text("UPDATE app_user SET failed_logins = 0, locked_until = NULL, last_login_at = :n "
-                          "WHERE id = :id"), dict(n=now, id=row["id"]))
+        conn.execute(text("SELECT gd_record_login(:id, 0, NULL, true)"), dict(id=row["id"]))
     user = load_user(engine, row["id"])
     return LoginResult(user)
 

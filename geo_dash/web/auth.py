@@ -256,6 +256,11 @@ def install(app, app_engine: Engine, settings: Settings) -> None:
         flask.g.user = user
         return None
 
+    @server.teardown_request
+    def forget_user(_exc=None):
+        """The user belongs to one request only (worker threads are reused between requests)."""
+        current_user.set(None)
+
     @server.after_request
     def security_headers(resp):
         resp.headers["Content-Security-Policy"] = csp()

@@ -54,7 +54,8 @@ class Client:
     def get(self, path, **kw):
         return self.http.get(path, base_url=BASE, **kw)
 
-    def callback(self, output: str, inputs: dict, state: dict | None = None, *, csrf: bool = True):
+    def callback(self, output: str, inputs: dict, state: dict | None = None, *, csrf: bool = True,
+                 changed: list[str] | None = None):
         """POST a Dash callback. ``inputs``/``state``: {"id.prop": value}; pattern ids as JSON strings."""
         spec = self.app.callback_map[output]
 
@@ -79,7 +80,7 @@ class Client:
             "outputs": outputs if output.startswith("..") else outputs[0],
             "inputs": items(spec["inputs"], inputs),
             "state": items(spec["state"], state),
-            "changedPropIds": [f"{d['id']}.{d['property']}" for d in spec["inputs"]],
+            "changedPropIds": changed or [f"{d['id']}.{d['property']}" for d in spec["inputs"]],
         }
         headers = {"X-CSRFToken": self.csrf} if csrf and self.csrf else {}
         return self.http.post("/_dash-update-component", base_url=BASE, json=body, headers=headers)
