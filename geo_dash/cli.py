@@ -385,5 +385,15 @@ def serve(host: str, port: int, debug: bool, no_setup: bool) -> None:
     app.run(host=host, port=port, debug=debug, dev_tools_disable_version_check=True)
 
 
+def _attach_optional_groups() -> None:
+    from geo_dash.cli_analytics import analytics
+    from geo_dash.cli_layers import layers
+
+    main.add_command(analytics)
+    main.add_command(layers)
+
+
+_attach_optional_groups()
+
 if __name__ == "__main__":
     main()

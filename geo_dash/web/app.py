@@ -20,7 +20,7 @@ from geo_dash.config import Settings
 from geo_dash.db import get_app_engine
 from geo_dash.web.i18n import t
 from geo_dash.web import auth, shell
-from geo_dash.web.pages import admin_page, cases_page, map_page
+from geo_dash.web.pages import admin_page, cases_page, map_page, wall_page
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -68,6 +68,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     page(map_page, "/", "map")
     page(cases_page, "/cases", "cases")
     page(admin_page, "/admin", "admin")
+    page(wall_page, "/wall", "wall")
     app.layout = dmc.MantineProvider(shell.layout(dash.page_container))
     shell.register_callbacks(app, engine)
     auth.install(app, engine, settings)

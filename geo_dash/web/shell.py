@@ -82,4 +82,6 @@ def register_callbacks(app, engine) -> None:
                                    className="gd-demo-banner", id="demo-banner")
         except Exception:  # the page itself reports a missing database
             banner = None
+        if (pathname or "").startswith("/wall"):
+            return [], banner  # the wall is full screen: no navigation
         return header(pathname or "/", search or ""), banner
