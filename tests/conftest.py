@@ -111,6 +111,22 @@ def loaded_url(cluster, template_db):
 
 
 @pytest.fixture(scope="session")
+def analytics_url(cluster, template_db):
+    """A session database with the demo cases and the legacy-scheme analytics refreshed (read-only)."""
+    import datetime as dt
+
+    from geo_dash.analytics.refresh import refresh
+    from geo_dash.demo.load import load_demo
+
+    url = _create_db(cluster, "geo_dash_analytics", template=template_db)
+    engine = create_engine(url)
+    load_demo(engine, seed=2025)
+    refresh(engine, scheme="legacy", as_of=dt.date(2025, 6, 30))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
 def loaded_engine(loaded_url):
     engine = create_engine(loaded_url)
     yield engine

@@ -59,6 +59,18 @@ def server(loaded_url):
         proc.kill()
 
 
+@pytest.fixture(scope="session")
+def analytics_server(analytics_url):
+    """A server on the demo data with analytics refreshed (legacy scheme)."""
+    proc, base = start_server(analytics_url)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture
 def scratch_server(scratch_engine):
     """A server on a private, writable copy of the database (for tests that save)."""
