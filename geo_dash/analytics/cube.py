@@ -214,6 +214,11 @@ def _sql_list(values) -> str:
     return ", ".join(f"'{v}'" for v in sorted(values))  # vocabulary codes: [a-z_] only
 
 
+# The commune attributes (only the grid's "cell" rows carry them; max() picks them up per cell).
+_NO_ATTRIBUTES = ("NULL::varchar AS province_code, NULL::varchar AS district_code, NULL::bigint AS population, "
+                  "NULL::float8 AS province_median")
+
+
 def _cell_aggregates() -> str:
     """Per (commune, month) sums over the event stream ``ev`` (see :func:`_cube_insert_sql`)."""
     recv = "kind = 'recv'"
@@ -258,9 +263,9 @@ def _cube_insert_sql(scheme: str, cfg: IntensityConfig) -> str:
     the end of the month before ``from_month`` (none for a full build) plus a running sum of deltas.
     """
     counts = list(FLOW_COLUMNS) + list(STOCK_COLUMNS)
-    district = "u.parent_code" if scheme == "legacy" else "NULL::varchar(5)"
+    district = "u.parent_code" if scheme == "legacy" else "NULL::varchar"
     open_statuses = _sql_list(OPEN_STATUSES)
-    flows = ", ".join(f"x.{c}" for c in FLOW_COLUMNS)
+    flows = ", ".join(FLOW_COLUMNS)
     return f"""
         WITH placed AS ({_placed_sql(scheme, only_touching=True)}
         ),
@@ -284,35 +289,6 @@ def _cube_insert_sql(scheme: str, cfg: IntensityConfig) -> str:
             UNION ALL SELECT commune_code, open_until, 'overdue', -w FROM spans
                 WHERE overdue_from IS NOT NULL AND open_until > overdue_from
         ),
-        ev AS (
-            SELECT commune_code, date_trunc('month', received_date)::date AS month, 'recv' AS kind, w,
-                   category, is_mass AS flag, is_over_level AS flag2
-            FROM placed WHERE received_date >= :from_month
-            UNION ALL
-            SELECT commune_code, date_trunc('month', resolved_date)::date, 'close', w,
-                   NULL, resolved_date <= deadline_date, NULL
-            FROM placed WHERE resolved_date >= :from_month AND resolved_date <= :as_of
-            UNION ALL
-            SELECT p.commune_code, date_trunc('month', d)::date, 'talk', p.w, NULL, NULL, NULL
-            FROM placed p CROSS JOIN LATERAL unnest(p.dialogue_dates) AS d
-            WHERE d >= :from_month AND d <= :as_of
-            UNION ALL
-            SELECT commune_code, month, kind, w, NULL, NULL, NULL FROM stock WHERE month >= :from_month
-            UNION ALL
-            SELECT u.code, m.month::date, 'cell', 0.0, NULL, NULL, NULL
-            FROM admin_unit u CROSS JOIN generate_series(CAST(:from_month AS date), CAST(:last_month AS date),
-                                                         interval '1 month') AS m(month)
-            WHERE u.scheme = :scheme AND u.level = 'commune' AND u.province_code = ANY(:provinces)
-        ),
-        cells AS (
-            SELECT commune_code, month,
-                {_cell_aggregates()}
-            FROM ev WHERE month <= :last_month GROUP BY commune_code, month
-        ),
-        carried AS (  -- stocks at the end of the month before :from_month, as the cube already holds them
-            SELECT commune_code, backlog, overdue FROM cube_month
-            WHERE scheme = :scheme AND month = CAST(:from_month AS date) - interval '1 month'
-        ),
         medians AS (
             SELECT province_code,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY population) FILTER (WHERE population > 0)
@@ -321,18 +297,46 @@ def _cube_insert_sql(scheme: str, cfg: IntensityConfig) -> str:
             WHERE scheme = :scheme AND level = 'commune' AND province_code = ANY(:provinces)
             GROUP BY province_code
         ),
-        joined AS (
-            SELECT u.province_code, x.commune_code, x.month, {district} AS district_code, u.population,
-                   md.province_median, {flows},
-                   round(CAST(COALESCE(k.backlog, 0) + sum(x.d_backlog)
-                         OVER (PARTITION BY x.commune_code ORDER BY x.month) AS numeric), 9)::float8 AS backlog,
-                   round(CAST(COALESCE(k.overdue, 0) + sum(x.d_overdue)
-                         OVER (PARTITION BY x.commune_code ORDER BY x.month) AS numeric), 9)::float8 AS overdue
-            FROM cells x
-            JOIN admin_unit u ON u.scheme = :scheme AND u.level = 'commune' AND u.code = x.commune_code
-                             AND u.province_code = ANY(:provinces)
-            JOIN medians md ON md.province_code = u.province_code
-            LEFT JOIN carried k ON k.commune_code = x.commune_code
+        ev AS (
+            SELECT commune_code, date_trunc('month', received_date)::date AS month, 'recv' AS kind, w,
+                   category, is_mass AS flag, is_over_level AS flag2, {_NO_ATTRIBUTES}
+            FROM placed WHERE received_date >= :from_month
+            UNION ALL
+            SELECT commune_code, date_trunc('month', resolved_date)::date, 'close', w,
+                   NULL, resolved_date <= deadline_date, NULL, {_NO_ATTRIBUTES}
+            FROM placed WHERE resolved_date >= :from_month AND resolved_date <= :as_of
+            UNION ALL
+            SELECT p.commune_code, date_trunc('month', d)::date, 'talk', p.w, NULL, NULL, NULL, {_NO_ATTRIBUTES}
+            FROM placed p CROSS JOIN LATERAL unnest(p.dialogue_dates) AS d
+            WHERE d >= :from_month AND d <= :as_of
+            UNION ALL
+            SELECT commune_code, month, kind, w, NULL, NULL, NULL, {_NO_ATTRIBUTES}
+            FROM stock WHERE month >= :from_month
+            UNION ALL  -- stocks at the end of the month before :from_month, as the cube already holds them
+            SELECT commune_code, CAST(:from_month AS date), kind, v, NULL, NULL, NULL, {_NO_ATTRIBUTES}
+            FROM cube_month CROSS JOIN LATERAL (VALUES ('backlog', backlog), ('overdue', overdue)) AS s(kind, v)
+            WHERE scheme = :scheme AND month = CAST(:from_month AS date) - interval '1 month'
+            UNION ALL  -- every commune and month once, with the commune's attributes
+            SELECT u.code, m.month::date, 'cell', 0.0, NULL, NULL, NULL,
+                   u.province_code, {district}, u.population, md.province_median
+            FROM admin_unit u JOIN medians md ON md.province_code = u.province_code
+            CROSS JOIN generate_series(CAST(:from_month AS date), CAST(:last_month AS date),
+                                       interval '1 month') AS m(month)
+            WHERE u.scheme = :scheme AND u.level = 'commune' AND u.province_code = ANY(:provinces)
+        ),
+        cells AS (
+            SELECT commune_code, month, max(province_code) AS province_code, max(district_code) AS district_code,
+                   max(population) AS population, max(province_median) AS province_median,
+                {_cell_aggregates()}
+            FROM ev WHERE month <= :last_month GROUP BY commune_code, month
+        ),
+        joined AS (  -- no join after the aggregation: robust to missing planner statistics
+            SELECT province_code, commune_code, month, district_code, population, province_median, {flows},
+                   round(CAST(sum(d_backlog) OVER (PARTITION BY commune_code ORDER BY month) AS numeric),
+                         9)::float8 AS backlog,
+                   round(CAST(sum(d_overdue) OVER (PARTITION BY commune_code ORDER BY month) AS numeric),
+                         9)::float8 AS overdue
+            FROM cells WHERE province_code IS NOT NULL
         )
         INSERT INTO cube_month (scheme, province_code, commune_code, month, district_code, population,
                                 {", ".join(counts)}, intensity_count, intensity, population_imputed, run_id, as_of)

@@ -18,9 +18,10 @@ from sqlalchemy.exc import OperationalError
 
 from geo_dash.config import Settings
 from geo_dash.db import get_app_engine
+from geo_dash.layers import registry
 from geo_dash.web.i18n import t
 from geo_dash.web import auth, shell
-from geo_dash.web.pages import admin_page, cases_page, map_page, wall_page
+from geo_dash.web.pages import admin_page, alerts_page, cases_page, map_page, wall_page
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -37,6 +38,7 @@ def _callback_failed(err: Exception) -> None:
 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.from_env()
+    registry.validate_directory()  # a broken layers/*.yaml stops start-up, naming the file and the field
     engine = get_app_engine(database_url)  # non-owner role, request scope set on every transaction
     app = dash.Dash(
         __name__,
@@ -67,6 +69,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     page(map_page, "/", "map")
     page(cases_page, "/cases", "cases")
+    page(alerts_page, "/alerts", "alerts")
     page(admin_page, "/admin", "admin")
     page(wall_page, "/wall", "wall")
     app.layout = dmc.MantineProvider(shell.layout(dash.page_container))

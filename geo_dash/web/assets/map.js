@@ -11,15 +11,29 @@ window.geoDash = Object.assign({}, window.geoDash, {
         var selected = h.selected && code === h.selected;
         var outside = feature.properties.in_scope === false;
         var hot = h.hot && h.hot[code];
+        var sensitive = h.sensitive && h.sensitive[code];
         var color = h.colors && h.colors[code];
         return {
-            className: "gd-commune" + (hot ? " gd-hot" : ""),
-            color: selected ? "#000000" : hot ? "#7a0177" : "#4d5b6b",
-            weight: selected ? 4 : hot ? 3 : 0.8,
-            dashArray: hot && !selected ? "6 3" : null,
+            className: "gd-commune" + (hot ? " gd-hot" : "") + (sensitive ? " gd-sensitive" : ""),
+            color: selected ? "#000000" : hot ? "#7a0177" : sensitive ? "#0057b7" : "#4d5b6b",
+            weight: selected ? 4 : hot ? 3 : sensitive ? 2.5 : 0.8,
+            dashArray: hot && !selected ? "6 3" : sensitive && !selected ? "1 4" : null,
             fillColor: outside ? "#f1f3f5" : (color || (h.colors ? "#d9d9d9" : "#dbe7f3")),
             fillOpacity: outside ? 0.4 : 0.8,
         };
+    },
+    featurePoint: function (feature, latlng) {
+        return L.circleMarker(latlng, { radius: 8, color: "#000", weight: 1.5, fillColor: feature.properties.color || "#E69F00", fillOpacity: 0.9, className: "gd-feature" });
+    },
+    featureStyle: function (feature) {
+        return { color: "#222", weight: 1.5, fillColor: feature.properties.color || "#E69F00", fillOpacity: 0.6, className: "gd-feature" };
+    },
+    featureTooltip: function (feature, layer) {
+        layer.bindTooltip(function () {
+            var div = document.createElement("div");
+            div.textContent = feature.properties.tooltip || feature.properties.name || "";
+            return div;
+        }, { sticky: true });
     },
     districtStyle: function (feature, context) {
         return { className: "gd-district", color: "#1b2a3a", weight: 2.4, fill: false, interactive: false };

@@ -21,7 +21,10 @@ from geo_dash.analytics import read as analytics
 from geo_dash.boundaries import read
 from geo_dash.config import Settings
 from geo_dash.layers.classify import NO_DATA_COLOR, classify_numeric, fmt_number
-from geo_dash.security.context import active_scope
+from geo_dash.layers import data as layer_data
+from geo_dash.layers import registry
+from geo_dash.layers.sensitivity import sensitive_areas
+from geo_dash.security.context import active_scope, current_user
 from geo_dash.web import validate as valid
 from geo_dash.web.i18n import t
 
@@ -51,8 +54,21 @@ def parse_state(query: dict | str | None) -> dict:
         "province": valid.province(q.get("province")) or DEFAULT_PROVINCE[scheme],
         "indicator": q.get("indicator") if q.get("indicator") in INDICATORS else "intensity",
         "month": q.get("month") if _month(q.get("month")) else None,
+        "layer": q.get("layer") if q.get("layer") in _layer_ids() else "",
+        "sensitive": q.get("sensitive") == "1",
         "lang": valid.lang(q.get("lang")),
     }
+
+
+def _layer_ids(role: str | None = None) -> set[str]:
+    return {layer.id for layer in registry.list_layers(role)}
+
+
+def _layer_options(lang: str) -> list[dict]:
+    user = current_user.get()
+    layers = registry.list_layers(user.role if user else None)
+    return [{"value": "", "label": t("map.layer.cube", lang)}] + [
+        {"value": layer.id, "label": layer.summary(lang)["title"]} for layer in layers if layer.id != "sensitive_areas"]
 
 
 def _fmt_month(d: date) -> str:
@@ -88,13 +104,18 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                 id="indicator", label=t("map.indicator", lang), value=state["indicator"], size="md", w=280,
                 data=[{"value": i, "label": t(f"indicator.{i}", lang)} for i in INDICATORS], allowDeselect=False,
             ),
+            dmc.Select(
+                id="layer", label=t("map.layer", lang), value=state["layer"], size="md", w=260,
+                data=_layer_options(lang), allowDeselect=False,
+            ),
+            dmc.Switch(id="sensitive", label=t("map.sensitive", lang), checked=state["sensitive"], size="md", mt="lg"),
             html.Div(className="gd-time", children=[
                 html.Label(t("map.month", lang), htmlFor="month-slider", className="gd-time-label"),
                 html.Div([
                     dmc.ActionIcon("▶", id="map-play", size="lg", variant="light",
                                    **{"aria-label": t("map.play", lang)}),
                     html.Div(dcc.Slider(id="month-slider", min=0, max=0, step=1, value=0, marks=None,
-                                        updatemode="mouseup", tooltip={"placement": "bottom"}),
+                                        updatemode="mouseup", tooltip={"placement": "bottom"}, allow_direct_input=False),
                              style={"flex": 1, "minWidth": "220px"}),
                     html.Span(id="month-label", className="gd-month-label"),
                 ], className="gd-time-row"),
@@ -108,6 +129,9 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                                   onEachFeature={"variable": "geoDash.communeTooltip"},
                                   hideout={"selected": None}),
                        dl.GeoJSON(id="districts", style={"variable": "geoDash.districtStyle"}, interactive=False),
+                       dl.GeoJSON(id="layer-features", data=EMPTY, pointToLayer={"variable": "geoDash.featurePoint"},
+                                  style={"variable": "geoDash.featureStyle"},
+                                  onEachFeature={"variable": "geoDash.featureTooltip"}),
                    ]),
             html.Div(id="legend", className="gd-legend"),
             html.Aside(id="commune-panel", className="gd-panel", **{"aria-live": "polite"}),
@@ -183,6 +207,38 @@ def _panel(engine, scheme: str, code: str, province: str, lang: str) -> list:
     ]
 
 
+def _layer_view(engine, layer_id, scheme, province, month, selected, flagged, lang, indicator, month_text):
+    """A registry layer instead of the cube: the layer's own classes, legend and provenance."""
+    layer = registry.get_layer(layer_id)
+    values = layer_data.layer_values(engine, layer, scheme, province,
+                                     period=month if layer.time.mode != "static" else None, lang=lang)
+    legend = layer_data.layer_legend(layer, values, lang)
+    features = EMPTY
+    if layer.geometry == "features":
+        features = layer_data.layer_features(engine, layer, scheme, province, lang)
+        hideout = {"selected": valid.commune(selected), "sensitive": flagged}
+    else:
+        hideout = {"colors": dict(zip(values["code"], values["color"])),
+                   "values": dict(zip(values["code"], values["label"])), "sensitive": flagged,
+                   "selected": valid.commune(selected), "indicator": legend["title"]}
+    rows = [html.Div([html.Span(className="gd-swatch-box", style={"background": c["color"]}), c["label"]])
+            for c in legend["classes"]]
+    if layer.geometry != "features":
+        rows.append(html.Div([html.Span(className="gd-swatch-box", style={"background": legend["no_data_color"]}),
+                              f"{legend['no_data_label']} ({legend['no_data_count']})"]))
+    prov = legend["provenance"]
+    note = [html.Div(legend["demo_warning"], className="gd-legend-demo")] if legend.get("demo_warning") else []
+    legend_children = [html.Strong(legend["title"]), html.Div(legend.get("period") or "", className="gd-legend-period"),
+                       *rows, *note,
+                       html.Div(f"{t('map.provenance', lang)}: {prov.get('source') or '—'}"
+                                f"{' · ' + str(prov['date']) if prov.get('date') else ''}"
+                                f"{' · ' + prov['licence'] if prov.get('licence') else ''}", className="gd-legend-note")]
+    search = "?" + urlencode({"scheme": scheme, "province": province, "indicator": indicator, "layer": layer_id,
+                              **({"month": month_text} if month_text else {}), "lang": lang,
+                              **({"sensitive": "1"} if flagged else {})})
+    return hideout, legend_children, _fmt_month(month) if month else "", search, t("map.source", lang), features
+
+
 def register_callbacks(app, engine) -> None:
     @app.callback(
         Output("province", "data"), Output("province", "value"),
@@ -225,20 +281,32 @@ def register_callbacks(app, engine) -> None:
     @app.callback(
         Output("communes", "hideout"), Output("legend", "children"), Output("month-label", "children"),
         Output("map-url", "search"), Output("map-footer", "children"),
+        Output("layer-features", "data"),
         Input("indicator", "value"), Input("month-slider", "value"), Input("map-months", "data"),
-        Input("map-selected", "data"),
+        Input("map-selected", "data"), Input("layer", "value"), Input("sensitive", "checked"),
         State("province", "value"), State("scheme", "value"), State("lang", "data"),
     )
-    def restyle(indicator, index, months, selected, province, scheme, lang):
-        """Values and colours only — never geometry."""
+    def restyle(indicator, index, months, selected, layer_id, sensitive, province, scheme, lang):
+        """Values and colours only — never the communes' geometry."""
         province, scheme, lang = valid.province(province), valid.scheme(scheme), valid.lang(lang)
+        user = current_user.get()
+        layer_id = layer_id if isinstance(layer_id, str) and layer_id in _layer_ids(user.role if user else None) else ""
+        sensitive = sensitive is True
         indicator = indicator if indicator in INDICATORS else "intensity"
         months = [m for m in (months or []) if _month(m)]
-        if not province or not months:
-            return {"selected": None}, [html.Div(t("map.no_analytics", lang))], "", no_update, t("map.source", lang)
+        if not province or (not months and not layer_id):
+            return ({"selected": None}, [html.Div(t("map.no_analytics", lang))], "", no_update, t("map.source", lang),
+                    EMPTY)
         index = index if isinstance(index, int) and 0 <= index < len(months) else len(months) - 1
-        month = _month(months[index])
+        month = _month(months[index]) if months else None
         scope = active_scope()
+        flagged = {}
+        if sensitive:
+            areas = sensitive_areas(engine, scheme, province)
+            flagged = {c: True for c, s_ in zip(areas["code"], areas["is_sensitive"]) if s_}
+        if layer_id:
+            return _layer_view(engine, layer_id, scheme, province, month, selected, flagged, lang, indicator,
+                               months[index] if months else None)
         values = analytics.cube_values(engine, scope, scheme=scheme, province_code=province, month=month,
                                        indicator=indicator)
         classes = classify_numeric(values["value"], "quantiles" if indicator != "intensity" else "fisher_jenks", k=5,
@@ -248,15 +316,15 @@ def register_callbacks(app, engine) -> None:
         ehsa = analytics.ehsa_categories(engine, scope, scheme, province)
         hot = {c: True for c, cat in zip(ehsa["commune_code"], ehsa["category"]) if cat in HOT}
         ehsa_labels = dict(zip(ehsa["commune_code"], ehsa["category_vi"] if lang == "vi" else ehsa["category"]))
-        hideout = {"colors": colors, "values": labels, "ehsa": ehsa_labels, "hot": hot,
+        hideout = {"colors": colors, "values": labels, "ehsa": ehsa_labels, "hot": hot, "sensitive": flagged,
                    "selected": valid.commune(selected), "indicator": t(f"indicator.{indicator}", lang)}
         no_data = int((classes.class_of < 0).sum()) if len(values) else 0
         run = analytics.latest_run(engine, scheme)
         search = "?" + urlencode({"scheme": scheme, "province": province, "indicator": indicator,
-                                  "month": months[index], "lang": lang})
+                                  "month": months[index], "lang": lang, **({"sensitive": "1"} if sensitive else {})})
         footer = f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
         return (hideout, _legend(classes, indicator, no_data, _fmt_month(month), run, lang), _fmt_month(month),
-                search, footer)
+                search, footer, EMPTY)
 
     @app.callback(
         Output("map-player", "disabled"), Output("map-play", "children"),
