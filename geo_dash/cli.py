@@ -263,6 +263,27 @@ def users_add(username: str, role: str, scope_spec: str, display_name: str | Non
     click.echo(f"đã tạo (created) {username} #{uid}")
 
 
+@users.command("bootstrap")
+def users_bootstrap() -> None:
+    """First run: when there is no user at all, create 'admin' with a random password and print it once."""
+    import secrets
+
+    from sqlalchemy import text as sql_text
+
+    from geo_dash.security.audit import audit
+    from geo_dash.security.users import add_user
+
+    with _engine().connect() as conn:
+        if conn.execute(sql_text("SELECT count(*) FROM app_user")).scalar_one():
+            click.echo("đã có người dùng (users exist): nothing to do")
+            return
+    password = secrets.token_urlsafe(12)
+    add_user(_engine(), "admin", "admin", "all", password=password, display_name="Quản trị")
+    audit(_engine(), "user.bootstrap", actor="cli", target="admin")
+    click.echo("Tài khoản quản trị đầu tiên (first admin account) — hãy đổi mật khẩu (change it):")
+    click.echo(f"  tên đăng nhập (username): admin\n  mật khẩu (password):      {password}")
+
+
 @users.command("list")
 def users_list() -> None:
     """List users with role, area and state."""
