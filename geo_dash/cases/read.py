@@ -87,3 +87,20 @@ def synthetic_present(engine: Engine) -> bool:
     """True when any synthetic (demo) case is in the database: the app then shows a banner."""
     with engine.connect() as conn:
         return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM grievance_case WHERE is_synthetic)")).scalar())
+
+
+def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str) -> dict:
+    """What the map cannot show faithfully, as DHIS2 reports it: cases whose commune has no polygon,
+    and cases whose coordinates fall outside their commune (by more than ~100 m)."""
+    where, params = case_filter_sql(scope, "c")
+    commune = "commune_legacy" if scheme == "legacy" else "commune_2025"
+    province = "province_legacy" if scheme == "legacy" else "province_2025"
+    with engine.connect() as conn:
+        row = conn.execute(text(f"""
+            SELECT count(*) FILTER (WHERE u.geom IS NULL) AS no_polygon,
+                   count(*) FILTER (WHERE c.location IS NOT NULL AND u.geom IS NOT NULL
+                                    AND NOT ST_DWithin(geography(u.geom), geography(c.location), 100)) AS outside,
+                   count(*) AS total
+            FROM grievance_case c JOIN admin_unit u ON u.scheme = :s AND u.code = c.{commune}
+            WHERE c.{province} = :p AND {where}"""), {"s": scheme, "p": province_code, **params}).mappings().one()
+    return dict(row)

@@ -77,6 +77,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "alerts.col.rule": {"vi": "Quy tắc", "en": "Rule"},
     "alerts.col.as_of": {"vi": "Tính đến", "en": "As of"},
     "alerts.col.cases": {"vi": "Vụ việc", "en": "Cases"},
+    "map.quality": {"vi": "Chất lượng dữ liệu: {total} vụ việc, {no_polygon} ở xã chưa có ranh giới, {outside} có toạ độ ngoài xã của mình",
+                    "en": "Data quality: {total} cases, {no_polygon} in communes without a boundary, {outside} with coordinates outside their commune"},
     "map.nobase": {"vi": "Không dùng bản đồ nền trực tuyến (mạng nội bộ)", "en": "No online base map (closed network)"},
     "map.source": {
         "vi": "Ranh giới: censusVN2009 (MIT), vietnamese-provinces-database (MIT), mã ĐVHC: vietnamadminunits (MIT)",

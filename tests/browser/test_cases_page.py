@@ -70,7 +70,7 @@ def test_bad_form_input_is_refused_with_reasons(scratch_server, scratch_engine, 
     _select(page, "Loại đơn", "Tố cáo")
     _select(page, "Lĩnh vực", "Môi trường")
     page.get_by_role("button", name="Lưu").click()
-    alert = page.get_by_role("alert")
+    alert = page.get_by_role("alert", name="Chưa lưu")
     alert.get_by_text("Chưa lưu").wait_for()
     assert "31/02/2025" in alert.inner_text()
     with scratch_engine.connect() as conn:

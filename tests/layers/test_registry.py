@@ -207,13 +207,12 @@ def test_layer_summary_is_what_a_layer_list_needs():
 
 # ---------------------------------------------------------------------- every shipped layer has data after `demo`
 @pytest.fixture(scope="module")
-def demo_engine(cluster, loaded_url, loaded_engine):
-    """A private copy of the loaded database with the demo context values and a few synthetic cases."""
+def demo_engine(cluster, template_db):
+    """A private copy of the template database with the demo context values and a few synthetic cases."""
     from geo_dash.layers.demo import load_demo
 
-    loaded_engine.dispose()
     name = f"layers_demo_{uuid.uuid4().hex[:8]}"
-    url = _create_db(cluster, name, template="geo_dash_loaded")
+    url = _create_db(cluster, name, template=template_db)
     engine = create_engine(url)
     upgrade(engine)
     load_demo(engine)

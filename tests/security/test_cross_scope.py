@@ -13,8 +13,11 @@ from tests.security.conftest import district_cases
 GRID = "..cases-grid.rowData...cases-count.children...cases-url.search.."
 FORM = '..{"form":["ALL"]}.value...form-case-id.data...form-title.children...form-history.children..'
 SAVE = "form-result.children"
-MAP = "..communes.data...districts.data...map.viewport...counts.children...legend-districts.style...map-url.search.."
+MAP = ("..communes.data...districts.data...map.viewport...counts.children...map-months.data...month-slider.max"
+       "...month-slider.value...month-slider.marks..")
 COMMUNES = "..cases-commune.data...cases-commune.value.."
+RESTYLE = ("..communes.hideout...legend.children...month-label.children...map-url.search...map-footer.children"
+           "...layer-features.data..")
 STATE = {"cases-scheme.value": "legacy", "cases-province.value": "45", "cases-lang.data": "vi"}
 FORM_IDS = ["external_ref", "received_date", "kind", "category", "people_count", "status", "resolved_date",
             "deadline_date", "dialogue_dates", "handling_level", "project_name", "is_over_level", "is_complex",
@@ -105,7 +108,8 @@ def test_tampered_urls_open_on_the_own_area(client_for, probes):
 
 def test_map_of_another_province_is_not_served(client_for):
     officer = client_for("officer_vl")
-    resp = officer.callback(MAP, {"province.value": "01"}, {"scheme.value": "legacy", "lang.data": "vi"})
+    resp = officer.callback(MAP, {"province.value": "01"}, {"scheme.value": "legacy", "lang.data": "vi",
+                                                             "map-url.search": ""})
     assert resp.status_code in (200, 204)
     assert "Ba Đình" not in resp.get_data(as_text=True)
 
@@ -143,7 +147,12 @@ def test_fuzzed_callback_inputs_never_fail_or_leak(client_for, probes, commune, 
                          {'{"form":["ALL"]}.id': [], "cases-lang.data": scheme}),
         officer.callback(COMMUNES, {"cases-province.value": province},
                          {"cases-scheme.value": scheme, "cases-commune.value": commune}),
-        officer.callback(MAP, {"province.value": province}, {"scheme.value": scheme, "lang.data": commune}),
+        officer.callback(MAP, {"province.value": province}, {"scheme.value": scheme, "lang.data": commune,
+                                                             "map-url.search": case_id}),
+        officer.callback(RESTYLE, {"indicator.value": commune, "month-slider.value": case_id,
+                                   "map-months.data": [scheme, "2025-01"], "map-selected.data": commune,
+                                   "layer.value": scheme, "sensitive.checked": case_id},
+                         {"province.value": province, "scheme.value": scheme, "lang.data": "vi"}),
     ):
         assert resp.status_code < 500, resp.get_data(as_text=True)[:300]
         assert _leaks(resp.get_data(as_text=True), probes["other_refs"]) == []

@@ -19,6 +19,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from geo_dash.analytics import read as analytics
 from geo_dash.boundaries import read
+from geo_dash.cases.read import data_quality
 from geo_dash.config import Settings
 from geo_dash.layers.classify import NO_DATA_COLOR, classify_numeric, fmt_number
 from geo_dash.layers import data as layer_data
@@ -294,8 +295,11 @@ def register_callbacks(app, engine) -> None:
         sensitive = sensitive is True
         indicator = indicator if indicator in INDICATORS else "intensity"
         months = [m for m in (months or []) if _month(m)]
-        if not province or (not months and not layer_id):
-            return ({"selected": None}, [html.Div(t("map.no_analytics", lang))], "", no_update, t("map.source", lang),
+        if not province:
+            return {"selected": None}, [], "", no_update, t("map.source", lang), EMPTY
+        if not months and not layer_id:  # boundaries only, no analytics yet: the view is still in the URL
+            search = "?" + urlencode({"scheme": scheme, "province": province, "lang": lang})
+            return ({"selected": None}, [html.Div(t("map.no_analytics", lang))], "", search, t("map.source", lang),
                     EMPTY)
         index = index if isinstance(index, int) and 0 <= index < len(months) else len(months) - 1
         month = _month(months[index]) if months else None
@@ -322,7 +326,9 @@ def register_callbacks(app, engine) -> None:
         run = analytics.latest_run(engine, scheme)
         search = "?" + urlencode({"scheme": scheme, "province": province, "indicator": indicator,
                                   "month": months[index], "lang": lang, **({"sensitive": "1"} if sensitive else {})})
-        footer = f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
+        quality = data_quality(engine, scope, scheme, province)
+        footer = (f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
+                  f" · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}")
         return (hideout, _legend(classes, indicator, no_data, _fmt_month(month), run, lang), _fmt_month(month),
                 search, footer, EMPTY)
 
