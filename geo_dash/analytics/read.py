@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from geo_dash.analytics.cube import INDICATORS, SCHEMES, add_months, month_start
+from geo_dash.analytics.refresh import HOT_CATEGORIES
 from geo_dash.security.scope import Scope
 
 __all__ = [
@@ -174,7 +175,7 @@ def ehsa_categories(engine: Engine, scope: Scope, scheme: str, province_code: st
 
 
 def top_hotspots(engine: Engine, scope: Scope, scheme: str, province_code: str, n: int = 10) -> pd.DataFrame:
-    """The province's ``n`` leading hotspots: communes with a hot-spot category or an alert.
+    """The province's ``n`` leading hotspots: communes with a current hot-spot category or an alert.
 
     Order: priority for dialogue first, then hot-spot categories, then the number of alerts, then
     the last month's Gi* z (descending).  A commune with alerts but no EHSA row (no polygon) is
@@ -190,13 +191,13 @@ def top_hotspots(engine: Engine, scope: Scope, scheme: str, province_code: str, 
                    max(as_of) AS as_of
             FROM alert WHERE scheme = :s AND province_code = :p GROUP BY commune_code
         ), b AS (
-            SELECT commune_code FROM e WHERE right(category, 9) = ' hot spot'
+            SELECT commune_code FROM e WHERE category = ANY(:hot)
             UNION SELECT commune_code FROM a
         ), ranked AS (
             SELECT b.commune_code, u.name, e.category, e.category_vi, e.explanation_vi, e.last_z, e.n_hot,
                    COALESCE(a.n_alerts, 0) AS n_alerts,
                    (COALESCE(e.priority_dialogue, false) OR COALESCE(a.priority_dialogue, false)) AS priority_dialogue,
-                   COALESCE(right(e.category, 9) = ' hot spot', false) AS is_hot,
+                   COALESCE(e.category = ANY(:hot), false) AS is_hot,
                    COALESCE(e.as_of, a.as_of) AS as_of
             FROM b LEFT JOIN e ON e.commune_code = b.commune_code LEFT JOIN a ON a.commune_code = b.commune_code
             LEFT JOIN admin_unit u ON u.scheme = :s AND u.code = b.commune_code
@@ -205,7 +206,7 @@ def top_hotspots(engine: Engine, scope: Scope, scheme: str, province_code: str, 
         SELECT * FROM ranked
         ORDER BY priority_dialogue DESC, is_hot DESC, n_alerts DESC, last_z DESC NULLS LAST, commune_code
         LIMIT :n"""
-    return _read(engine, sql, {"s": scheme, "p": province_code, "n": int(n), **params})
+    return _read(engine, sql, {"s": scheme, "p": province_code, "n": int(n), "hot": list(HOT_CATEGORIES), **params})
 
 
 def alerts(engine: Engine, scope: Scope, scheme: str | None = None, province_code: str | None = None) -> pd.DataFrame:

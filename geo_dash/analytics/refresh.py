@@ -15,7 +15,8 @@ the previous results untouched and is recorded as a ``failed`` run afterwards):
    ``key_project`` when that table exists);
 5. **kpis** — :func:`~geo_dash.analytics.handling_kpis` per commune, district (legacy) and province
    for the month of ``as_of``, the 12 months to ``as_of`` and the year to date;
-6. **priority** — hotspots (an EHSA hot-spot category or an alert) in communes flagged sensitive
+6. **priority** — hotspots (a current EHSA hot-spot category, :data:`HOT_CATEGORIES`, or an alert) in
+   communes flagged sensitive
    (``sensitive_area.is_sensitive``, from the context layers, when that table exists) get
    ``priority_dialogue = true``.  The flag is written after the statistics and never changes them.
 
@@ -87,7 +88,9 @@ __all__ = ["RefreshParams", "RefreshReport", "refresh", "default_as_of", "provin
 log = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x6765_6F64  # pg_advisory_xact_lock key: one refresh at a time
-HOT_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c.endswith(" hot spot"))
+#: EHSA categories of a commune that is a hot spot *now* (significant hot in the last month): every hot
+#: category but "historical hot spot" (hot in >= 90 % of the months, but no longer).
+HOT_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c.endswith(" hot spot") and c != "historical hot spot")
 GI_VALUE_COLUMNS: tuple[str, ...] = COMPONENTS + ("intensity", "intensity_count")
 _CLEARANCE_FOR_RULES = {"dang_thuc_hien": "dang_giai_phong"}
 _PERIOD_KINDS = ("month", "12m", "ytd")

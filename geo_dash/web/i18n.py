@@ -79,6 +79,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "alerts.col.cases": {"vi": "Vụ việc", "en": "Cases"},
     "map.quality": {"vi": "Chất lượng dữ liệu: {total} vụ việc, {no_polygon} ở xã chưa có ranh giới, {outside} có toạ độ ngoài xã của mình",
                     "en": "Data quality: {total} cases, {no_polygon} in communes without a boundary, {outside} with coordinates outside their commune"},
+    "map.compare": {"vi": "So sánh hai kỳ", "en": "Compare two periods"},
+    "map.compare_month": {"vi": "Kỳ so sánh", "en": "Compare with"},
+    "map.compare_title": {"vi": "Tháng {month} (bên trái: {main}; cùng thang màu)", "en": "{month} (left: {main}; same classes)"},
     "map.nobase": {"vi": "Không dùng bản đồ nền trực tuyến (mạng nội bộ)", "en": "No online base map (closed network)"},
     "map.source": {
         "vi": "Ranh giới: censusVN2009 (MIT), vietnamese-provinces-database (MIT), mã ĐVHC: vietnamadminunits (MIT)",

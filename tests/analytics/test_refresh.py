@@ -13,7 +13,7 @@ from geo_dash.analytics import handling_kpis
 from geo_dash.analytics.ehsa import MannKendallTrend
 from geo_dash.analytics.kpis import open_at
 from geo_dash.analytics import read
-from geo_dash.analytics.refresh import RefreshParams, kpi_periods, refresh
+from geo_dash.analytics.refresh import HOT_CATEGORIES, RefreshParams, kpi_periods, refresh
 from geo_dash.cases import store
 from geo_dash.demo.generator import demo_clusters, generate_cases, load_bundled_units
 from geo_dash.demo.load import load_demo
@@ -352,7 +352,7 @@ def test_priority_flag_marks_sensitive_hotspots_without_changing_statistics(scra
     assert alerts.loc[alerts.commune_code == code, "priority_dialogue"].all()
     assert not alerts.loc[~alerts.commune_code.isin([code, quiet]), "priority_dialogue"].any()
     assert ehsa.loc[code, "priority_dialogue"]  # an alerted commune in a sensitive area
-    quiet_hot = ehsa.loc[quiet, "category"].endswith("hot spot") or quiet in set(alerts.commune_code)
+    quiet_hot = ehsa.loc[quiet, "category"] in HOT_CATEGORIES or quiet in set(alerts.commune_code)
     assert ehsa.loc[quiet, "priority_dialogue"] == quiet_hot  # sensitive but no hotspot: no flag (unless hot)
     assert ehsa.drop(columns="priority_dialogue").equals(
         before["ehsa_result"].set_index("commune_code").drop(columns="priority_dialogue"))

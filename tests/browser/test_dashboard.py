@@ -101,3 +101,18 @@ def test_wall_rotates_and_refreshes(analytics_server, browser, test_output, size
     assert height >= 0.06 * size[1]
     assert page.locator("#wall-demo").count() == 1  # demo data is never shown unmarked
     context.close()
+
+
+def test_split_view_shows_both_periods_on_the_same_classes(analytics_server, page, test_output):
+    login(page, analytics_server)
+    page.goto(analytics_server + "/?scheme=legacy&province=49&indicator=n_land&month=2025-06")
+    expect(page.locator("#map path.gd-commune")).to_have_count(233, timeout=20000)
+    page.get_by_role("switch", name="So sánh hai kỳ").check(force=True)
+    expect(page.locator("#map2 path.gd-commune")).to_have_count(233, timeout=20000)
+    expect(page.locator("#compare-title")).to_contain_text("06/2024", timeout=15000)
+    expect(page.locator("#compare-title")).to_contain_text("06/2025")
+    page.wait_for_timeout(800)
+    left = [el.get_attribute("fill") for el in page.locator("#map path.gd-commune").all()]
+    right = [el.get_attribute("fill") for el in page.locator("#map2 path.gd-commune").all()]
+    assert left != right  # two different months
+    page.screenshot(path=str(test_output / "map_split_view.png"))

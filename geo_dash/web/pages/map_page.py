@@ -110,6 +110,9 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                 data=_layer_options(lang), allowDeselect=False,
             ),
             dmc.Switch(id="sensitive", label=t("map.sensitive", lang), checked=state["sensitive"], size="md", mt="lg"),
+            dmc.Switch(id="compare", label=t("map.compare", lang), checked=False, size="md", mt="lg"),
+            dmc.Select(id="compare-month", label=t("map.compare_month", lang), data=[], w=150, size="md",
+                       allowDeselect=False, style={"display": "none"}),
             html.Div(className="gd-time", children=[
                 html.Label(t("map.month", lang), htmlFor="month-slider", className="gd-time-label"),
                 html.Div([
@@ -136,6 +139,7 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                    ]),
             html.Div(id="legend", className="gd-legend"),
             html.Aside(id="commune-panel", className="gd-panel", **{"aria-live": "polite"}),
+            html.Div(id="compare-pane", className="gd-compare", style={"display": "none"}),
         ]),
         html.Footer(id="map-footer", className="gd-footer"),
     ])
@@ -206,6 +210,13 @@ def _panel(engine, scheme: str, code: str, province: str, lang: str) -> list:
         dcc.Link(t("panel.cases", lang), href=f"/cases?{urlencode({'scheme': scheme, 'province': province, 'commune': code, 'lang': lang})}",
                  id="panel-cases-link"),
     ]
+
+
+def _classes(values, indicator: str, bins: list[float] | None = None):
+    if bins:
+        return classify_numeric(values["value"], "user_defined", bins=bins, palette="YlOrRd")
+    return classify_numeric(values["value"], "quantiles" if indicator != "intensity" else "fisher_jenks", k=5,
+                            palette="YlOrRd")
 
 
 def _layer_view(engine, layer_id, scheme, province, month, selected, flagged, lang, indicator, month_text):
@@ -313,8 +324,7 @@ def register_callbacks(app, engine) -> None:
                                months[index] if months else None)
         values = analytics.cube_values(engine, scope, scheme=scheme, province_code=province, month=month,
                                        indicator=indicator)
-        classes = classify_numeric(values["value"], "quantiles" if indicator != "intensity" else "fisher_jenks", k=5,
-                                   palette="YlOrRd")
+        classes = _classes(values, indicator)
         colors = dict(zip(values["commune_code"], classes.color_of()))
         labels = {c: fmt_number(v, lang, 1) for c, v in zip(values["commune_code"], values["value"]) if v == v}
         ehsa = analytics.ehsa_categories(engine, scope, scheme, province)
@@ -331,6 +341,59 @@ def register_callbacks(app, engine) -> None:
                   f" · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}")
         return (hideout, _legend(classes, indicator, no_data, _fmt_month(month), run, lang), _fmt_month(month),
                 search, footer, EMPTY)
+
+    @app.callback(
+        Output("compare-pane", "style"), Output("compare-pane", "children"),
+        Output("compare-month", "data"), Output("compare-month", "value"), Output("compare-month", "style"),
+        Output("map", "className"), Output("map", "invalidateSize"),
+        Input("compare", "checked"), State("province", "value"), State("scheme", "value"),
+        State("map-months", "data"), State("month-slider", "value"),
+        prevent_initial_call=True,
+    )
+    def toggle_compare(on, province, scheme, months, index):
+        """Split view: the second map gets the geometry once, when it is opened."""
+        province, scheme = valid.province(province), valid.scheme(scheme)
+        months = [m for m in (months or []) if _month(m)]
+        if on is not True or not province or not months:
+            return {"display": "none"}, [], [], None, {"display": "none"}, "gd-map", True
+        geo = read.province_geojson(engine, scheme, province, active_scope())
+        pane = [  # made when opened, so Leaflet measures a visible box
+            html.Div(id="compare-title", className="gd-compare-title"),
+            dl.Map(id="map2", className="gd-map2", bounds=geo["bounds"], zoomSnap=0.25, zoomAnimation=False,
+                   children=[dl.GeoJSON(id="communes2", data=geo["communes"], style={"variable": "geoDash.communeStyle"},
+                                        onEachFeature={"variable": "geoDash.communeTooltip"}, hideout={})]),
+        ]
+        index = index if isinstance(index, int) and 0 <= index < len(months) else len(months) - 1
+        default = months[index - 12] if index >= 12 else months[0]  # the same month a year before
+        options = [{"value": m, "label": _fmt_month(_month(m))} for m in months]
+        return {"display": "flex"}, pane, options, default, {"display": "block"}, "gd-map gd-map-half", True
+
+    @app.callback(
+        Output("communes2", "hideout"), Output("compare-title", "children"),
+        Input("compare-month", "value"), Input("indicator", "value"), Input("month-slider", "value"),
+        State("map-months", "data"), State("province", "value"), State("scheme", "value"), State("lang", "data"),
+        State("compare", "checked"),
+        prevent_initial_call=True,
+    )
+    def restyle_compare(compare_month, indicator, index, months, province, scheme, lang, on):
+        """The comparison period, on the main map's classes so colours mean the same on both."""
+        province, scheme, lang = valid.province(province), valid.scheme(scheme), valid.lang(lang)
+        indicator = indicator if indicator in INDICATORS else "intensity"
+        months = [m for m in (months or []) if _month(m)]
+        other = _month(compare_month)
+        if on is not True or not province or not months or other is None:
+            return no_update, no_update
+        index = index if isinstance(index, int) and 0 <= index < len(months) else len(months) - 1
+        scope = active_scope()
+        main = analytics.cube_values(engine, scope, scheme=scheme, province_code=province,
+                                     month=_month(months[index]), indicator=indicator)
+        values = analytics.cube_values(engine, scope, scheme=scheme, province_code=province, month=other,
+                                       indicator=indicator)
+        classes = _classes(values, indicator, bins=_classes(main, indicator).bins)
+        hideout = {"colors": dict(zip(values["commune_code"], classes.color_of())),
+                   "values": {c: fmt_number(v, lang, 1) for c, v in zip(values["commune_code"], values["value"]) if v == v},
+                   "indicator": t(f"indicator.{indicator}", lang)}
+        return hideout, t("map.compare_title", lang, month=_fmt_month(other), main=_fmt_month(_month(months[index])))
 
     @app.callback(
         Output("map-player", "disabled"), Output("map-play", "children"),
