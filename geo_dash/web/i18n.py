@@ -38,6 +38,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "panel.period12": {"vi": "12 tháng gần nhất", "en": "Last 12 months"},
     "panel.trend": {"vi": "Diễn biến 24 tháng", "en": "24-month trend"},
     "panel.ehsa": {"vi": "Xu hướng điểm nóng", "en": "Hot-spot trend"},
+    "panel.context": {"vi": "Bối cảnh (chỉ để ưu tiên đối thoại)", "en": "Context (for prioritising dialogue only)"},
+    "panel.project": {"vi": "Dự án trọng điểm gần", "en": "Nearby key project"},
     "panel.alerts": {"vi": "Cảnh báo", "en": "Alerts"},
     "panel.no_alerts": {"vi": "Không có cảnh báo", "en": "No alerts"},
     "panel.cases": {"vi": "Xem danh sách vụ việc của xã →", "en": "See the commune's cases →"},

@@ -204,6 +204,8 @@ def _panel(engine, scheme: str, code: str, province: str, lang: str) -> list:
         html.Div([html.Strong(category["category_vi"] if lang == "vi" else category["category"]),
                   html.P(category["explanation_vi"])] if category is not None else t("map.no_data", lang),
                  id="panel-ehsa"),
+        html.H3(t("panel.context", lang)),
+        _context(engine, scheme, code, lang),
         html.H3(t("panel.alerts", lang)),
         html.Ul([html.Li(a["message_vi"] if lang == "vi" else a["message_en"]) for _, a in alerts.iterrows()]
                 or [html.Li(t("panel.no_alerts", lang))], id="panel-alerts"),
@@ -249,6 +251,17 @@ def _layer_view(engine, layer_id, scheme, province, month, selected, flagged, la
                               **({"month": month_text} if month_text else {}), "lang": lang,
                               **({"sensitive": "1"} if flagged else {})})
     return hideout, legend_children, _fmt_month(month) if month else "", search, t("map.source", lang), features
+
+
+def _context(engine, scheme: str, code: str, lang: str) -> html.Div:
+    """NTM level, ethnic-minority region, religious establishments, nearby key projects (context, not score)."""
+    user = current_user.get()
+    ctx = layer_data.unit_context(engine, scheme, code, lang, role=user.role if user else None)
+    items = [html.Li([html.Span(f"{item['title']}: "), html.Strong(item["label"])]) for item in ctx["layers"]]
+    items += [html.Li(f"{t('panel.project', lang)}: {p['name']} — {fmt_number(p['distance_km'], lang, 1)} km"
+                      + (f", {fmt_number(p['clearance_progress_pct'], lang, 0)}% GPMB" if p.get("clearance_progress_pct") is not None else ""))
+              for p in ctx["projects"]]
+    return html.Ul(items or [html.Li(t("map.no_data", lang))], id="panel-context")
 
 
 def register_callbacks(app, engine) -> None:
