@@ -14,7 +14,7 @@ the demo cases (seed 2025: five provinces, 01/2020-06/2025), then measures — w
   x 36 months, analytical inference, FDR (target < 1 s); weights built outside the timed section;
 * ``national_cube`` (only with ``--national N``): N synthetic cases over all of Vietnam, then the
   cube step alone (``build_cube``, both schemes, rolled back): a full build, then June 2025 again
-  as an incremental build.
+  as an incremental build; then the whole ``refresh()``, full and from 2025-06.
 
 Writes ``refresh.json`` with the timings, the CPU count and the PostgreSQL version.
 """
@@ -161,6 +161,13 @@ def national_cube(engine, units, n: int) -> dict:
             out[scheme] = {"rows": rows, "provinces": len(provinces), "full_s": round(full_s, 2),
                            "one_month_rows": month_rows, "one_month_s": round(time.perf_counter() - t0, 2)}
         trans.rollback()
+    t0 = time.perf_counter()
+    full = refresh(engine, as_of=AS_OF)
+    out["refresh_full"] = {"wall_s": round(time.perf_counter() - t0, 1), "steps_s": full.seconds}
+    t0 = time.perf_counter()
+    inc = refresh(engine, from_month=dt.date(2025, 6, 1), as_of=AS_OF)
+    out["refresh_one_month"] = {"wall_s": round(time.perf_counter() - t0, 1), "modes": inc.modes,
+                                "steps_s": inc.seconds}
     return out
 
 

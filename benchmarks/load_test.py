@@ -42,7 +42,8 @@ from geo_dash.demo.load import load_demo  # noqa: E402
 from geo_dash.security.users import add_user  # noqa: E402
 
 PASSWORD = "Mat-khau-tai-thu-1"
-MAP = "..communes.data...districts.data...map.viewport...counts.children...legend-districts.style...map-url.search.."
+MAP = ("..communes.data...districts.data...map.viewport...counts.children...map-months.data...month-slider.max"
+       "...month-slider.value...month-slider.marks..")
 GRID = "..cases-grid.rowData...cases-count.children...cases-url.search.."
 PROVINCES = ["45", "49", "54", "58", "24"]
 COMMUNES = ["19741", "19369", "19396", "19498", "19603", "19495"]
@@ -106,7 +107,8 @@ class VirtualUser(threading.Thread):
             return
         while time.time() < self.until:
             self.callback("map_province", _payload(MAP, [(("province", "value"), rng.choice(PROVINCES))],
-                                                   [(("scheme", "value"), "legacy"), (("lang", "data"), "vi")]))
+                                                   [(("scheme", "value"), "legacy"), (("lang", "data"), "vi"),
+                                                    (("map-url", "search"), "")]))
             self.callback("case_list", _payload(GRID, [(("cases-commune", "value"), rng.choice(COMMUNES)),
                                                         (("form-result", "children"), None)],
                                                 [(("cases-scheme", "value"), "legacy"), (("cases-province", "value"), "45"),

@@ -408,9 +408,11 @@ def serve(host: str, port: int, debug: bool, no_setup: bool) -> None:
 
 def _attach_optional_groups() -> None:
     from geo_dash.cli_analytics import analytics
+    from geo_dash.cli_bench import bench
     from geo_dash.cli_layers import layers
 
     main.add_command(analytics)
+    main.add_command(bench)
     main.add_command(layers)
 
 
