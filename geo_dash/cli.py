@@ -410,7 +410,9 @@ def _attach_optional_groups() -> None:
     from geo_dash.cli_analytics import analytics
     from geo_dash.cli_bench import bench
     from geo_dash.cli_layers import layers
+    from geo_dash.cli_snapshot import snapshot
 
+    main.add_command(snapshot)
     main.add_command(analytics)
     main.add_command(bench)
     main.add_command(layers)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 from pathlib import Path
 
@@ -54,7 +53,7 @@ def _digits(indicator: str) -> int:
     return 2 if indicator in ("intensity", "new_per_10k") else 1
 
 
-def _popup_html(r: dict, scheme: str) -> str:
+def _popup_html(r: dict) -> str:
     from geo_dash.exports.snapshot import INDICATORS
 
     def row(label, value):
@@ -84,7 +83,7 @@ def _feature_collection(data: mf.SnapshotData, colors: dict[str, dict[str, str]]
         r = records.get(code)
         if r is None or geom is None:
             continue
-        props = {"code": code, "name": r["name"], "popup": _popup_html(r, data.meta["scheme"]),
+        props = {"code": code, "name": r["name"], "popup": _popup_html(r),
                  "hot": r["ehsa_category"] in data.meta["hot_categories"], "sensitive": bool(r["is_sensitive"]),
                  **{f"c_{i}": colors[i].get(code, NO_DATA_COLOR) for i in colors}}
         features.append({"type": "Feature", "id": code, "properties": props, "geometry": geom.__geo_interface__})
@@ -157,7 +156,7 @@ _CSS = """
 .gd-legend .gd-hot { background: transparent; border: 2px solid #67000d; }
 .gd-legend .gd-period { color: #555; margin-bottom: 3px; }
 .gd-switch label { display: block; font-weight: bold; margin-bottom: 2px; }
-.gd-header { position: absolute; top: 10px; left: 55px; z-index: 1000; max-width: 52%; }
+.gd-header { position: absolute; bottom: 48px; left: 10px; z-index: 1000; max-width: 46%; }
 .gd-header h1 { font-size: 16px; margin: 0 0 3px; color: #7f0000; }
 .gd-header p { margin: 1px 0; }
 .gd-demo { background: #e8590c; color: #fff; font-weight: bold; padding: 4px 6px; margin-top: 4px; }
@@ -172,8 +171,8 @@ _CSS = """
 
 def _header_html(data: mf.SnapshotData, info: dict) -> str:
     m = data.meta
-    demo = (f"<div class='gd-demo'>DỮ LIỆU MINH HỌA — {html.escape(' '.join(m['demo_notes']))}</div>"
-            if m["is_demo"] else "")
+    demo = (f"<div class='gd-demo' title='{html.escape(' '.join(m['demo_notes']), quote=True)}'>"
+            f"DỮ LIỆU MINH HỌA — không phải số liệu thật</div>" if m["is_demo"] else "")
     return (f"<div class='gd-box gd-header'><h1>Bản đồ điểm nóng khiếu nại, tố cáo — "
             f"{html.escape(mf.month_vi(m['month']))}</h1>"
             f"<p><strong>{html.escape(m['scope_label'])}</strong> · {html.escape(mf.SCHEME_VI[m['scheme']])}</p>"
@@ -248,7 +247,8 @@ def build_map(data: mf.SnapshotData, info: dict | None = None) -> folium.Map:
         x0, y0, x1, y1 = data.communes_geo.total_bounds
         bounds = [[y0, x0], [y1, x1]]
     fmap = folium.Map(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
-                      zoom_start=9, tiles=None, control_scale=True, attributionControl=False, zoomSnap=0.25)
+                      zoom_start=9, tiles=None, control_scale=True, attributionControl=False, zoomSnap=0.25,
+                      fadeAnimation=False)
     fmap.default_js, fmap.default_css = [], []  # nothing from a CDN: Leaflet is inlined below
     css, js = leaflet_inline()
     root = fmap.get_root()

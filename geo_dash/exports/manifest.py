@@ -123,6 +123,7 @@ KEYS = {"communes": ("commune_code",), "hotspots": ("rank",), "alerts": ("seq",)
 LEVEL_VI = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã", "group": "Tổng"}
 SEVERITY_VI = {"high": "Cao", "medium": "Trung bình", "low": "Thấp"}
 NTM_LEVEL_VI = {"dat_chuan": "Đạt chuẩn NTM", "nang_cao": "NTM nâng cao", "kieu_mau": "NTM kiểu mẫu"}
+PERIOD_KINDS = ("month", "12m", "ytd")
 SCHEME_VI = {"legacy": "địa giới trước 01/07/2025 (3 cấp)", "2025": "địa giới từ 01/07/2025 (2 cấp)"}
 
 

@@ -244,7 +244,7 @@ def _trend(h: dict) -> str:
     """A hotspot's EHSA category, or why it is listed when it is not a hot spot (its alerts)."""
     if h["is_hot"]:
         return h["category_vi"]
-    return f"{h['category_vi'] or 'chưa phân loại'} — có {h['n_alerts']} cảnh báo"
+    return f"có {h['n_alerts']} cảnh báo (EHSA: {h['category_vi'] or 'chưa phân loại'})"
 
 
 # ---------------------------------------------------------------------- sections
@@ -265,17 +265,23 @@ def _headline_kpis(data: mf.SnapshotData) -> dict[str, dict]:
     return out
 
 
-def _kpi_rows(kpis: dict[str, dict]) -> list[list]:
-    metrics = [("received", "Tiếp nhận (vụ việc)", 0), ("resolved", "Đã giải quyết", 0),
+KPI_METRICS = (("received", "Tiếp nhận (vụ việc)", 0), ("resolved", "Đã giải quyết", 0),
                ("resolved_on_time", "Giải quyết đúng hạn", 0), ("resolved_on_time_pct", "Tỷ lệ giải quyết đúng hạn", 1),
                ("median_days_to_resolve", "Số ngày giải quyết (trung vị)", 1), ("backlog", "Tồn đọng", 0),
-               ("overdue", "Quá hạn", 0), ("mass_petitions", "Khiếu kiện đông người", 0), ("dialogues", "Đối thoại", 0)]
+               ("overdue", "Quá hạn", 0), ("mass_petitions", "Khiếu kiện đông người", 0), ("dialogues", "Đối thoại", 0))
+COVER_METRICS = ("received", "resolved_on_time_pct", "backlog", "overdue", "mass_petitions")
+
+
+def _kpi_rows(kpis: dict[str, dict], only: tuple[str, ...] | None = None) -> list[list]:
+    """One row per metric: the month, 12 months, year to date, then the target and whether it is met."""
     rows = []
     year = kpis.get("12m") or kpis.get("month") or kpis.get("ytd") or {}
     targets = year.get("targets") or {}
-    for key, label, digits in metrics:
+    for key, label, digits in KPI_METRICS:
+        if only and key not in only:
+            continue
         cells = [label]
-        for kind in mf_period_kinds():
+        for kind in mf.PERIOD_KINDS:
             v = (kpis.get(kind) or {}).get(key)
             cells.append(_pct(v) if key.endswith("_pct") else _num(v, digits))
         tgt = targets.get(key)
@@ -287,10 +293,6 @@ def _kpi_rows(kpis: dict[str, dict]) -> list[list]:
             cells += ["", ""]
         rows.append(cells)
     return rows
-
-
-def mf_period_kinds() -> tuple[str, ...]:
-    return ("month", "12m", "ytd")
 
 
 def _change_pct(gap) -> str:
@@ -317,8 +319,8 @@ def _cover(data: mf.SnapshotData, info: dict, st: dict) -> list:
                 Spacer(1, 6 * mm)]
     kpis = _headline_kpis(data)
     out.append(_p(f"Chỉ tiêu chính — {_headline_name(data)}", st["h2"]))
-    out.append(table(["Chỉ tiêu", period_label("month", m), "12 tháng", "Từ đầu năm", "Mục tiêu", "Đánh giá"],
-                     _kpi_rows(kpis)[:1] + _kpi_rows(kpis)[3:4] + _kpi_rows(kpis)[5:8],
+    out.append(table(["Chỉ tiêu", period_label("month", m), "12 tháng", "Từ đầu năm", "Mục tiêu", "Đánh giá (12 tháng)"],
+                     _kpi_rows(kpis, COVER_METRICS),
                      [70, 35, 35, 35, 30, 60], st, numeric={1, 2, 3, 4}))
     n_hot = sum(1 for h in hot if h["is_hot"])
     n_pri = sum(1 for h in hot if h["priority_dialogue"])
@@ -373,7 +375,7 @@ def _kpi_section(data: mf.SnapshotData, st: dict) -> list:
     m = data.meta
     out = [_Section("kpis"), _p("2. Kết quả tiếp nhận, giải quyết so với mục tiêu", st["h1"]),
            _p(_headline_name(data), st["h2"]),
-           table(["Chỉ tiêu", period_label("month", m), "12 tháng", "Từ đầu năm", "Mục tiêu", "Đánh giá"],
+           table(["Chỉ tiêu", period_label("month", m), "12 tháng", "Từ đầu năm", "Mục tiêu", "Đánh giá (12 tháng)"],
                  _kpi_rows(_headline_kpis(data)), [75, 35, 35, 35, 30, 60], st, numeric={1, 2, 3, 4}),
            _p("Mục tiêu: mọi vụ việc được giải quyết trong thời hạn luật định (Luật Khiếu nại 2011, Luật Tố cáo "
               "2018). Tồn đọng, quá hạn: tại ngày số liệu.", st["small"])]
@@ -515,7 +517,7 @@ def _methods_section(data: mf.SnapshotData, info: dict, st: dict) -> list:
 class _Doc(BaseDocTemplate):
     def __init__(self, path, meta: dict, **kw):
         super().__init__(str(path), pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 4 * mm,
-                         bottomMargin=MARGIN, invariant=1, **kw)
+                         bottomMargin=MARGIN, invariant=1, initialFontName=FONT, initialFontSize=9.5, **kw)
         self.meta = meta
         self.sections: dict[str, int] = {}
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body")

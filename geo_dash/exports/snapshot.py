@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 INDICATORS = ("intensity", "n_new", "new_per_10k", "n_land", "n_mass", "n_over_level", "backlog", "overdue")
 MAP_INDICATOR = "intensity"
 PREVIOUS_MONTH_INDICATORS = ("intensity", "n_new")
-PERIOD_KINDS = ("month", "12m", "ytd")
+PERIOD_KINDS = mf.PERIOD_KINDS
 KPI_COUNTS = ("received", "resolved", "resolved_on_time", "backlog", "overdue", "mass_petitions", "dialogues")
 FILE_KINDS = ("pdf", "html", "gpkg", "xlsx", "manifest")
 SENSITIVE_REASONS = {"em_region": "Vùng DTTS khu vực III", "religious": "Địa bàn tôn giáo",
@@ -213,12 +213,14 @@ def _geo_frame(features: list[dict]) -> gpd.GeoDataFrame:
 
 
 def _communes_frame(geo: dict, admitted: set[str], names: dict[str, dict]) -> pd.DataFrame:
-    """One row per commune of the snapshot: in scope with a polygon, or admitted by the analytics."""
+    """One row per commune of the snapshot: in scope with a polygon, or admitted by the analytics.
+    A commune's district is its parent when that is a district (legacy scheme only)."""
     rows = {}
     for f in geo["communes"]["features"]:
         p = f["properties"]
         if p.get("in_scope"):
-            rows[p["code"]] = {"commune_code": p["code"], "name": p["name"], "district_code": p.get("parent"),
+            district = p.get("parent") if p.get("parent_name") else None
+            rows[p["code"]] = {"commune_code": p["code"], "name": p["name"], "district_code": district,
                                "district_name": p.get("parent_name"), "population": p.get("population")}
     for code in sorted(admitted - set(rows)):
         n = names.get(code, {})

@@ -8,6 +8,7 @@ closed network.  No tile layer is used unless ``GEO_DASH_TILE_URL`` is set.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import dash
@@ -21,7 +22,7 @@ from geo_dash.db import get_app_engine
 from geo_dash.layers import registry
 from geo_dash.web.i18n import t
 from geo_dash.web import auth, shell
-from geo_dash.web.pages import admin_page, alerts_page, cases_page, map_page, wall_page
+from geo_dash.web.pages import admin_page, alerts_page, cases_page, map_page, reports_page, wall_page
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -40,6 +41,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     settings = settings or Settings.from_env()
     registry.validate_directory()  # a broken layers/*.yaml stops start-up, naming the file and the field
     engine = get_app_engine(database_url)  # non-owner role, request scope set on every transaction
+    os.environ.setdefault("GEO_DASH_SNAPSHOT_DIR", str(Path(settings.home) / "snapshots"))
     app = dash.Dash(
         __name__,
         title="geo_dash — Bản đồ điểm nóng",
@@ -70,6 +72,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     page(map_page, "/", "map")
     page(cases_page, "/cases", "cases")
     page(alerts_page, "/alerts", "alerts")
+    page(reports_page, "/reports", "reports")
     page(admin_page, "/admin", "admin")
     page(wall_page, "/wall", "wall")
     app.layout = dmc.MantineProvider(shell.layout(dash.page_container))

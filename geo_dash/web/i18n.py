@@ -64,6 +64,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "map.layer.cube": {"vi": "— Chỉ tiêu khiếu kiện —", "en": "— Grievance indicator —"},
     "map.sensitive": {"vi": "Vùng nhạy cảm", "en": "Sensitive areas"},
     "map.provenance": {"vi": "Nguồn", "en": "Source"},
+    "nav.reports": {"vi": "Báo cáo", "en": "Reports"},
     "nav.alerts": {"vi": "Cảnh báo", "en": "Alerts"},
     "alerts.title": {"vi": "Cảnh báo sớm", "en": "Early warnings"},
     "alerts.count": {"vi": "{n} cảnh báo", "en": "{n} alerts"},

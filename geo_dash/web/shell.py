@@ -12,7 +12,8 @@ from geo_dash.cases.read import synthetic_present
 from geo_dash.security.context import current_user
 from geo_dash.web.i18n import t
 
-NAV = (("/", "nav.map"), ("/alerts", "nav.alerts"), ("/cases", "nav.cases"), ("/admin", "nav.admin"))
+NAV = (("/", "nav.map"), ("/alerts", "nav.alerts"), ("/cases", "nav.cases"), ("/reports", "nav.reports"),
+       ("/admin", "nav.admin"))
 
 
 def lang_of(search: str | None) -> str:

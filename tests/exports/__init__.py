@@ -2,7 +2,7 @@
 
 The snapshot tests write (snapshots are rows), so they use a database of their own: a copy of the
 session template with the demo cases, the demo context layers (sensitive areas, NTM) and the
-legacy-scheme analytics as of 2025-06-30.  :func:`snapshot_db_url` builds it once per test session
+analytics of both schemes as of 2025-06-30.  :func:`snapshot_db_url` builds it once per test session
 and is shared by the modules of this package (each wraps it in a session fixture).
 """
 
@@ -36,7 +36,7 @@ def snapshot_db_url(cluster, template_db: str) -> str:
         load_layer_demo(engine)
         with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text("ANALYZE"))  # fresh tables without statistics make the cube build ~50x slower
-        refresh(engine, scheme="legacy", as_of=AS_OF)
+        refresh(engine, as_of=AS_OF)  # both schemes
         engine.dispose()
         _STATE["url"] = url
     return _STATE["url"]

@@ -130,8 +130,11 @@ def test_html_map_draws_offline_with_every_request_blocked(province, test_output
         assert page.locator(".gd-legend").inner_text().startswith("Cường độ khiếu kiện")
         page.select_option("#gd-indicator", "n_new")
         assert "Vụ việc mới" in page.locator(".gd-legend").inner_text()
-        page.locator("path.leaflet-interactive").first.click(force=True)
-        page.wait_for_selector(".gd-popup")
+        box = page.locator(".folium-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a commune near the centre
+        popup = page.locator(".leaflet-popup-content .gd-popup")
+        popup.wait_for(state="visible")
+        assert "Xu hướng điểm nóng (EHSA)" in popup.inner_text()
         page.screenshot(path=str(test_output / "snapshot_html_map.png"))
         browser.close()
     assert blocked == [] and errors == []

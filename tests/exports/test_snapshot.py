@@ -60,11 +60,19 @@ def xlsx_content(path) -> dict:
     return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
 
 
-def test_indicators_and_hot_categories_are_the_maps():
-    from geo_dash.web.pages.map_page import HOT, INDICATORS
+def test_indicators_classes_and_hot_categories_are_the_maps():
+    import numpy as np
 
-    assert sn.INDICATORS == INDICATORS
-    assert set(HOT_CATEGORIES) == HOT
+    from geo_dash.web.pages import map_page
+
+    assert sn.INDICATORS == map_page.INDICATORS
+    assert set(HOT_CATEGORIES) == map_page.HOT
+    values = np.random.default_rng(1).gamma(1.2, 3.0, 120).round(1)
+    for indicator in ("intensity", "n_new"):
+        ours = sn.map_classes(indicator, values)
+        theirs = map_page._classes(pd.DataFrame({"value": values}), indicator)
+        assert ours.colors == theirs.colors and ours.labels_vi == theirs.labels_vi
+        assert list(ours.class_of) == list(theirs.class_of)
 
 
 def test_the_same_data_twice_gives_identical_content(twice, engine):
@@ -144,6 +152,25 @@ def test_province_and_district_snapshots_in_one_call(engine, tmp_path):
     own = sn.create_for_province_and_districts(engine, month=MONTH, province_code=PROVINCE, out_dir=tmp_path,
                                                actor="test", scope=Scope(legacy_districts=frozenset({DISTRICT})))
     assert [r.scope_key for r in own] == [f"legacy:{DISTRICT}"]
+
+
+def test_a_group_of_2025_communes_gets_its_own_snapshot(engine, tmp_path):
+    """2025 scheme: the province and each group of communes that users serve (officer_2025: 19363, 19366)."""
+    results = sn.create_for_province_and_districts(engine, month=MONTH, scheme="2025", province_code="44",
+                                                   out_dir=tmp_path, actor="test")
+    keys = [r.scope_key for r in results]
+    assert keys[0] == "2025:44" and "2025:19363,19366" in keys
+    group = results[keys.index("2025:19363,19366")]
+    rows = sn.frozen_tables(engine, group.id)
+    assert {c["commune_code"] for c in rows["communes"]} == {"19363", "19366"}
+    assert all(c["district_code"] is None for c in rows["communes"])
+    communes12 = [k for k in rows["kpis"] if (k["level"], k["period_kind"]) == ("commune", "12m")]
+    group12 = [k for k in rows["kpis"] if (k["level"], k["period_kind"]) == ("group", "12m")]
+    assert communes12 and len(group12) == 1
+    assert group12[0]["received"] == sum(k["received"] for k in communes12)
+    assert group12[0]["median_days_to_resolve"] is None  # a median cannot be summed
+    assert rows["ntm"] == []  # no province-wide figures for a group
+    assert group.pdf_pages >= 8 and sn.verify_snapshot(engine, group.id) == []
 
 
 def test_snapshot_rows_cannot_be_updated_or_deleted(twice, engine):

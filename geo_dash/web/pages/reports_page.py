@@ -34,6 +34,9 @@ MIMETYPES = {"pdf": "application/pdf", "html": "text/html", "gpkg": "application
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "manifest": "application/json"}
 CREATOR_ROLES = ("admin", "leader", "officer")
+_TH = {"textAlign": "left", "padding": "4px 8px", "borderBottom": "2px solid #7f0000", "verticalAlign": "bottom"}
+_TD = {"padding": "4px 8px", "borderBottom": "1px solid #ddd", "verticalAlign": "top"}
+_DEMO = {"color": "#e8590c", "fontWeight": "bold"}
 
 # Page strings (Vietnamese first); shared ones come from geo_dash.web.i18n.
 MESSAGES = {
@@ -130,19 +133,21 @@ def snapshot_table(engine, lang: str):
     rows = list_snapshots(engine, scope=user.scope)
     if not rows:
         return html.P(tr("none", lang), id="reports-empty")
-    head = html.Thead(html.Tr([html.Th(tr(f"col.{c}", lang)) for c in
+    head = html.Thead(html.Tr([html.Th(tr(f"col.{c}", lang), style=_TH) for c in
                                ("month", "scope", "scheme", "version", "created", "as_of", "files", "diff")]))
     body = html.Tbody([html.Tr([
-        html.Td(f"{s['month']:%m/%Y}"),
-        html.Td([s["scope_label"], html.Span(f" ({tr('demo', lang)})", className="gd-demo-tag") if s["is_demo"] else None]),
-        html.Td(t(f"scheme.{s['scheme']}", lang)),
-        html.Td(str(s["version"])),
-        html.Td(f"{s['created_at']:%d/%m/%Y %H:%M}"),
-        html.Td(f"{s['as_of']:%d/%m/%Y}"),
-        html.Td(_files(s, lang)),
-        html.Td(_diff_text(s), className="gd-report-diff"),
+        html.Td(f"{s['month']:%m/%Y}", style=_TD),
+        html.Td([s["scope_label"], html.Span(f" ({tr('demo', lang)})", className="gd-demo-tag", style=_DEMO)
+                 if s["is_demo"] else None], style=_TD),
+        html.Td(t(f"scheme.{s['scheme']}", lang), style=_TD),
+        html.Td(str(s["version"]), style=_TD),
+        html.Td(f"{s['created_at']:%d/%m/%Y %H:%M}", style=_TD),
+        html.Td(f"{s['as_of']:%d/%m/%Y}", style=_TD),
+        html.Td(_files(s, lang), style=_TD),
+        html.Td(_diff_text(s), className="gd-report-diff", style={**_TD, "fontSize": "0.85em"}),
     ], id=f"snapshot-row-{s['id']}") for s in rows])
-    return html.Table([head, body], className="gd-report-table", id="reports-table")
+    return html.Table([head, body], className="gd-report-table", id="reports-table",
+                      style={"borderCollapse": "collapse", "width": "100%"})
 
 
 def _create_form(engine, state: dict, lang: str):
