@@ -529,6 +529,8 @@ def refresh(
         targets = dict(DEFAULT_TARGETS if p.kpi_targets is None else p.kpi_targets)
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            # fresh tables have no planner statistics: without them the cube query takes minutes, not seconds
+            conn.execute(text("ANALYZE grievance_case"))
             as_of = as_of or default_as_of(conn)
             signature = p.cube_signature(intensity, _boundary_version(conn))
             run_params = {**requested, "as_of": as_of, "signature": signature, "rules": rules,

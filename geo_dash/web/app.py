@@ -41,7 +41,6 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     settings = settings or Settings.from_env()
     registry.validate_directory()  # a broken layers/*.yaml stops start-up, naming the file and the field
     engine = get_app_engine(database_url)  # non-owner role, request scope set on every transaction
-    os.environ.setdefault("GEO_DASH_SNAPSHOT_DIR", str(Path(settings.home) / "snapshots"))
     app = dash.Dash(
         __name__,
         title="geo_dash — Bản đồ điểm nóng",
@@ -69,6 +68,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         dash.register_page(f"geo_dash.{name}", path=path, name=name, layout=layout)
         module.register_callbacks(app, engine)
 
+    app.server.config["GEO_DASH_SNAPSHOT_DIR"] = os.environ.get("GEO_DASH_SNAPSHOT_DIR") or str(
+        Path(settings.home) / "snapshots")
     page(map_page, "/", "map")
     page(cases_page, "/cases", "cases")
     page(alerts_page, "/alerts", "alerts")
