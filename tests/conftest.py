@@ -20,6 +20,12 @@ from sqlalchemy import create_engine, text
 from geo_dash.db.cluster import ManagedCluster
 
 TEST_OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+CHROMIUM = os.environ.get("GEO_DASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic",
+]
 
 
 def _free_port() -> int:
@@ -145,6 +151,19 @@ def scratch_engine(cluster, template_db):
     engine.dispose()
     engine_mod._engine.cache_clear()
     _drop_db(cluster, name)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's) for the whole session, driven by Playwright."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

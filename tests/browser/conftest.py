@@ -15,14 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import _free_port
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port  # noqa: F401 (re-exported)
 
-CHROMIUM = os.environ.get("GEO_DASH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-quic",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -81,18 +75,6 @@ def scratch_server(scratch_engine):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def login(page, base: str, username: str = "admin", password: str | None = None) -> None:

@@ -101,16 +101,11 @@ def test_long_tables_continue_on_following_pages(engine, tmp_path):
 
 # ---------------------------------------------------------------------- HTML
 @pytest.mark.browser
-def test_html_map_draws_offline_with_every_request_blocked(province, test_output):
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
+def test_html_map_draws_offline_with_every_request_blocked(province, test_output, browser):
     path = province.files["html"]
     html_ = path.read_text(encoding="utf-8")
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html_)  # everything inline
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    if True:  # the session's Chromium (tests/conftest.py)
         context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
         blocked, errors = [], []
 
@@ -136,7 +131,7 @@ def test_html_map_draws_offline_with_every_request_blocked(province, test_output
         popup.wait_for(state="visible")
         assert "Xu hướng điểm nóng (EHSA)" in popup.inner_text()
         page.screenshot(path=str(test_output / "snapshot_html_map.png"))
-        browser.close()
+        context.close()
     assert blocked == [] and errors == []
 
 
