@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from geo_dash.boundaries.match import match_units
 from geo_dash.config import BOUNDARIES_DIR
 from geo_dash.db.models import LEGACY_END, SCHEME_2025_START
 from geo_dash.text import name_key
+from geo_dash.files import sha256_file as _sha256
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,6 @@ class LoadSummary:
         return asdict(self)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def display_geometries(geoms: np.ndarray, tolerance: float = DISPLAY_TOLERANCE) -> np.ndarray:

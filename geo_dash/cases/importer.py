@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from geo_dash.cases import store
 from geo_dash.cases.parsing import ImportRefused, ParseResult, parse_rows, read_table, write_rejects
 from geo_dash.cases.places import PlaceResolver
 from geo_dash.security.audit import audit
+from geo_dash.files import sha256_file as _sha256
 
 
 @dataclass
@@ -55,12 +55,6 @@ class ImportReport:
         return asdict(self)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def units_for_places(engine: Engine) -> pd.DataFrame:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from geo_dash.files import sha256_file as file_sha256  # noqa: F401 (public name)
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "geo_dash.snapshot/1"
@@ -235,12 +236,6 @@ def content_hash(tables: dict) -> str:
     return hashlib.sha256(dumps(canonical_tables(tables)).encode("utf-8")).hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def file_entry(path: Path) -> dict:

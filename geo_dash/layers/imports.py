@@ -54,7 +54,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import getpass
-import hashlib
 import io
 import json
 import re
@@ -73,6 +72,7 @@ from geo_dash.boundaries.io import VIETNAM_BBOX, BoundaryFileError, polygonal, r
 from geo_dash.boundaries.match import CODE_FIELDS, NAME_FIELDS, PARENT_FIELDS, match_units, normalise_code
 from geo_dash.layers.registry import FieldSpec, Layer, get_layer
 from geo_dash.text import fold, name_key
+from geo_dash.files import sha256_file as _sha256
 
 TABULAR = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 PROVINCE_FIELDS = ["ten_tinh", "tentinh", "tinh", "tinh_thanh_pho", "tinh_tp", "province", "province_name", "ma_tinh"]
@@ -193,12 +193,6 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], list[tu
     return header, rows
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------- values

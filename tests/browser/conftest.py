@@ -6,6 +6,7 @@ test server's loopback address fails the test (closed networks).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -42,39 +43,38 @@ def start_server(database_url: str, extra_env: dict | None = None):
     raise RuntimeError("geo-dash serve did not become healthy in 60 s")
 
 
+@contextlib.contextmanager
+def served(database_url: str, extra_env: dict | None = None):
+    """A geo-dash server for the duration of the block."""
+    proc, base = start_server(database_url, extra_env)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture(scope="session")
 def server(loaded_url):
-    proc, base = start_server(loaded_url)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with served(loaded_url) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
 def analytics_server(analytics_url):
     """A server on the demo data with analytics refreshed (legacy scheme)."""
-    proc, base = start_server(analytics_url)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with served(analytics_url) as base:
+        yield base
 
 
 @pytest.fixture
 def scratch_server(scratch_engine):
     """A server on a private, writable copy of the database (for tests that save)."""
-    proc, base = start_server(scratch_engine.url.render_as_string(hide_password=False))
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with served(scratch_engine.url.render_as_string(hide_password=False)) as base:
+        yield base
 
 
 def login(page, base: str, username: str = "admin", password: str | None = None) -> None:
