@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from geo_dash.analytics import read as analytics
 from geo_dash.exports import manifest as mf
@@ -21,22 +21,10 @@ from geo_dash.exports.gpkg import LAYERS
 from geo_dash.exports.xlsx import INFO_SHEET, SHEETS
 from geo_dash.layers.classify import fmt_number
 from geo_dash.security.scope import Scope
-from tests.exports import DISTRICT, MONTH, PROVINCE, pdf_pages, pdf_text, snapshot_db_url
+from tests.exports import DISTRICT, MONTH, PROVINCE, pdf_pages, pdf_text
 
 PROVINCE_SCOPE = Scope(legacy_provinces=frozenset({PROVINCE}))
 DISTRICT_SCOPE = Scope(legacy_districts=frozenset({DISTRICT}))
-
-
-@pytest.fixture(scope="session")
-def snap_url(cluster, template_db):
-    return snapshot_db_url(cluster, template_db)
-
-
-@pytest.fixture(scope="module")
-def engine(snap_url):
-    e = create_engine(snap_url)
-    yield e
-    e.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -6,27 +6,15 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from geo_dash.config import Settings
 from geo_dash.exports import snapshot as sn
 from geo_dash.security.context import User, current_user
 from geo_dash.security.scope import Scope
 from geo_dash.web.pages import reports_page
-from tests.exports import DISTRICT, MONTH, OTHER_DISTRICT, PROVINCE, snapshot_db_url
+from tests.exports import DISTRICT, MONTH, OTHER_DISTRICT, PROVINCE
 from tests.security.conftest import BASE, Client
-
-
-@pytest.fixture(scope="session")
-def snap_url(cluster, template_db):
-    return snapshot_db_url(cluster, template_db)
-
-
-@pytest.fixture(scope="module")
-def engine(snap_url):
-    e = create_engine(snap_url)
-    yield e
-    e.dispose()
 
 
 @pytest.fixture(scope="module")

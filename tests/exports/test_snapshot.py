@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from geo_dash.analytics import read as analytics
@@ -19,21 +19,9 @@ from geo_dash.exports import manifest as mf
 from geo_dash.exports import snapshot as sn
 from geo_dash.security.context import scope_json
 from geo_dash.security.scope import ALL, Scope
-from tests.exports import DISTRICT, MONTH, OTHER_DISTRICT, PROVINCE, snapshot_db_url
+from tests.exports import DISTRICT, MONTH, OTHER_DISTRICT, PROVINCE
 
 PROVINCE_SCOPE = Scope(legacy_provinces=frozenset({PROVINCE}))
-
-
-@pytest.fixture(scope="session")
-def snap_url(cluster, template_db):
-    return snapshot_db_url(cluster, template_db)
-
-
-@pytest.fixture(scope="module")
-def engine(snap_url):
-    e = create_engine(snap_url)
-    yield e
-    e.dispose()
 
 
 @pytest.fixture(scope="module")
