@@ -82,13 +82,21 @@ def save_case(engine: Engine, scope: Scope, values: dict, *, actor: str, as_of: 
         return SaveResult(ok=False, errors=["Xã này nằm ngoài địa bàn của bạn (this commune is outside your area)."])
     frame = store.records_frame([record])
     frame["source"] = source
+    try:
+        return _save(engine, scope, frame, record, source, actor)
+    except store.CaseKeyTaken:  # the reference belongs to a case outside this user's area (nothing written)
+        return SaveResult(ok=False, errors=["Không có quyền sửa vụ việc này (not allowed to edit this case)."])
+
+
+def _save(engine: Engine, scope: Scope, frame, record, source: str, actor: str) -> SaveResult:
     with engine.begin() as conn:
-        existing = conn.execute(text("SELECT id FROM grievance_case WHERE source = :s AND external_ref = :r"),
-                                {"s": source, "r": record.external_ref}).scalar()
+        existing = conn.execute(text("SELECT province_2025, id FROM grievance_case WHERE source = :s AND external_ref = :r"),
+                                {"s": source, "r": record.external_ref}).first()
         if existing is not None:
             where, params = case_filter_sql(scope, "c")
-            visible = conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM grievance_case c WHERE c.id = :id AND {where})"),
-                                   {"id": existing, **params}).scalar()
+            visible = conn.execute(text(f"""SELECT EXISTS (SELECT 1 FROM grievance_case c
+                                            WHERE c.province_2025 = :p AND c.id = :id AND {where})"""),
+                                   {"p": existing.province_2025, "id": existing.id, **params}).scalar()
             if not visible:
                 return SaveResult(ok=False, errors=["Không có quyền sửa vụ việc này (not allowed to edit this case)."])
         counts = store.write_cases(conn, frame, import_id=None, actor=actor)

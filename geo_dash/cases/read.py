@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 from sqlalchemy import Engine, text
 
@@ -74,8 +76,9 @@ def case_history(engine: Engine, scope: Scope, case_id: int) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(text(f"""
             SELECT * FROM (
-                SELECT h.changed_at, h.changed_by, h.action, h.changes, h.import_id, h.id FROM case_history h
-                JOIN grievance_case c ON c.id = h.case_id WHERE h.case_id = :id AND {where}
+                SELECT h.changed_at, h.changed_by, h.action, h.changes, h.import_id, h.id FROM grievance_case c
+                JOIN case_history h ON h.province_2025 = c.province_2025 AND h.case_id = c.id
+                WHERE c.id = :id AND {where}
                 UNION ALL
                 SELECT c.created_at, c.created_by, 'create', '{{}}'::jsonb, NULL, 0 FROM grievance_case c
                 WHERE c.id = :id AND {where}
@@ -89,7 +92,7 @@ def synthetic_present(engine: Engine) -> bool:
         return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM grievance_case WHERE is_synthetic)")).scalar())
 
 
-def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str) -> dict:
+def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str | None) -> dict:
     """What the map cannot show faithfully, as DHIS2 reports it: cases whose commune has no polygon,
     and cases whose coordinates fall outside their commune (by more than ~100 m)."""
     where, params = case_filter_sql(scope, "c")
@@ -102,5 +105,130 @@ def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str) 
                                     AND NOT ST_DWithin(geography(u.geom), geography(c.location), 100)) AS outside,
                    count(*) AS total
             FROM grievance_case c JOIN admin_unit u ON u.scheme = :s AND u.code = c.{commune}
-            WHERE c.{province} = :p AND {where}"""), {"s": scheme, "p": province_code, **params}).mappings().one()
+            WHERE {f"c.{province} = :p" if province_code else "TRUE"} AND {where}"""),
+            {"s": scheme, "p": province_code, **params}).mappings().one()
     return dict(row)
+
+
+# --------------------------------------------------------------------------- map filters
+# What the map's case filters may hold; anything else is dropped by :func:`clean_filters`.
+FILTER_KEYS = ("category", "kind", "status", "mass", "over_level")
+
+
+def clean_filters(filters: dict | None) -> dict:
+    """Only known keys and vocabulary codes: ``{"category": [...], "kind": [...], "status": [...],
+    "mass": True, "over_level": True}`` (empty lists and false flags left out)."""
+    from geo_dash.cases.vocab import CATEGORIES, KINDS, STATUSES
+
+    known = {"category": {t.code for t in CATEGORIES}, "kind": {t.code for t in KINDS},
+             "status": {t.code for t in STATUSES}}
+    out: dict = {}
+    for key, codes in known.items():
+        values = (filters or {}).get(key) or []
+        values = [values] if isinstance(values, str) else values
+        picked = sorted({v for v in values if isinstance(v, str) and v in codes}) if isinstance(values, list) else []
+        if picked:
+            out[key] = picked
+    for flag in ("mass", "over_level"):
+        if (filters or {}).get(flag) is True:
+            out[flag] = True
+    return out
+
+
+def _case_conditions(filters: dict, alias: str = "c") -> tuple[str, dict]:
+    parts, params = [], {}
+    for key in ("category", "kind", "status"):
+        if filters.get(key):
+            parts.append(f"{alias}.{key} = ANY(CAST(:f_{key} AS text[]))")
+            params[f"f_{key}"] = list(filters[key])
+    if filters.get("mass"):
+        parts.append(f"{alias}.is_mass")
+    if filters.get("over_level"):
+        parts.append(f"{alias}.is_over_level")
+    return "".join(f" AND {p}" for p in parts), params
+
+
+def _placed_cases_sql(scheme: str, province_code: str | None, cols: str) -> str:
+    """Cases received in ``[:first, :last_day]`` placed on ``scheme``'s communes by the cube's rule
+    (see :mod:`geo_dash.analytics.cube`): legacy — the case's legacy commune; 2025 — its 2025
+    commune, except legacy cases without a point, split over the crosswalk targets by weight."""
+    recv = "c.received_date BETWEEN :first AND :last_day"
+    if scheme == "legacy":
+        prov = " AND c.province_legacy = :p" if province_code else ""
+        return f"""SELECT c.commune_legacy AS commune_code, 1.0::float8 AS w, {cols} FROM grievance_case c
+                   WHERE c.commune_legacy IS NOT NULL AND {recv}{prov} {{cond}}"""
+    prov = " AND c.province_2025 = :p" if province_code else ""
+    xprov = (" AND c.commune_legacy IN (SELECT x2.legacy_code FROM crosswalk x2 JOIN admin_unit n2 ON n2.scheme = '2025'"
+             " AND n2.code = x2.new_code WHERE n2.province_code = :p AND x2.weight > 0)") if province_code else ""
+    return f"""SELECT c.commune_2025 AS commune_code, 1.0::float8 AS w, {cols} FROM grievance_case c
+               WHERE {recv}{prov} AND (c.unit_scheme = '2025' OR c.location IS NOT NULL OR c.commune_legacy IS NULL) {{cond}}
+               UNION ALL
+               SELECT x.new_code, x.weight, {cols} FROM grievance_case c JOIN crosswalk x ON x.legacy_code = c.commune_legacy
+               WHERE {recv}{xprov} AND c.unit_scheme = 'legacy' AND c.location IS NULL AND x.weight > 0 {{cond}}"""
+
+
+def filtered_counts(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None, first, last,
+                    filters: dict | None = None) -> pd.DataFrame:
+    """``DataFrame(commune_code, value)``: cases received in the months ``first``..``last`` that match
+    ``filters`` (see :func:`clean_filters`), per commune of the province (``None``: the country).
+
+    Read from the cases themselves (kinds and statuses are not in the cube), placed on the scheme
+    exactly as the cube places them, so with no filter the sum over a month equals the cube's ``n_new``.
+    Only communes wholly inside the scope are returned (the derived-figure rule of
+    :mod:`geo_dash.analytics.read`); communes of the province without a matching case are 0.
+    """
+    from geo_dash.analytics.cube import add_months, month_start
+    from geo_dash.analytics.read import scope_communes_sql
+
+    filters = clean_filters(filters)
+    first, last = month_start(first), month_start(last)
+    last_day = add_months(last, 1) - timedelta(days=1)
+    cond, fparams = _case_conditions(filters)
+    where, sparams = case_filter_sql(scope, "c")
+    placed = _placed_cases_sql(scheme, province_code, "c.id").replace("{cond}", f"{cond} AND {where}")
+    visible, vparams = scope_communes_sql(scope, scheme, "u.code")
+    prov = "AND u.province_code = :p" if province_code else ""
+    sql = f"""
+        WITH placed AS ({placed})
+        SELECT u.code AS commune_code, COALESCE(sum(pl.w), 0)::float8 AS value
+        FROM admin_unit u LEFT JOIN placed pl ON pl.commune_code = u.code
+        WHERE u.scheme = :s AND u.level = 'commune' {prov} AND {visible}
+        GROUP BY u.code ORDER BY u.code"""
+    with engine.connect() as conn:
+        return pd.read_sql(text(sql), conn, params={"s": scheme, "p": province_code, "first": first,
+                                                    "last_day": last_day, **fparams, **sparams, **vparams})
+
+
+# Clustering starts above this many points (issue 6: "clustered above ~2,000 points").
+CLUSTER_ABOVE = 2000
+POINTS_LIMIT = 50_000
+
+
+def case_points(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None, first, last,
+                filters: dict | None = None, limit: int = POINTS_LIMIT) -> dict:
+    """Cases with coordinates as a GeoJSON FeatureCollection — id, category, kind, status, dates,
+    flags; never the summary, never anything about people — and ``truncated`` if over ``limit``."""
+    from geo_dash.analytics.cube import add_months, month_start
+
+    filters = clean_filters(filters)
+    first, last = month_start(first), month_start(last)
+    last_day = add_months(last, 1) - timedelta(days=1)
+    cond, fparams = _case_conditions(filters)
+    where, sparams = case_filter_sql(scope, "c")
+    column, prov_col = ("commune_legacy", "province_legacy") if scheme == "legacy" else ("commune_2025", "province_2025")
+    prov = f"AND c.{prov_col} = :p" if province_code else ""
+    sql = f"""
+        SELECT c.id, c.{column} AS commune, c.category, c.kind, c.status, c.received_date, c.is_mass,
+               c.is_over_level, ST_X(c.location) AS lon, ST_Y(c.location) AS lat
+        FROM grievance_case c
+        WHERE c.location IS NOT NULL AND c.received_date BETWEEN :first AND :last_day {prov}{cond} AND {where}
+        ORDER BY c.id LIMIT :limit"""
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql), {"p": province_code, "first": first, "last_day": last_day,
+                                        "limit": limit + 1, **fparams, **sparams}).mappings().all()
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(r["lon"], 5), round(r["lat"], 5)]},
+                 "properties": {"id": r["id"], "commune": r["commune"], "category": r["category"], "kind": r["kind"],
+                                "status": r["status"], "received": r["received_date"].strftime("%d/%m/%Y"),
+                                "mass": bool(r["is_mass"]), "over_level": bool(r["is_over_level"])}}
+                for r in rows[:limit]]
+    return {"type": "FeatureCollection", "features": features, "truncated": len(rows) > limit}

@@ -135,6 +135,55 @@ def _copy_text(df: pd.DataFrame) -> str:
     return out.to_csv(index=False, header=False, na_rep="\\N")
 
 
+class CaseKeyTaken(ValueError):
+    """A reference of this source already belongs to a case the caller may not see (another area)."""
+
+    def __init__(self, source: str, refs: list[str]):
+        self.source, self.refs = source, refs
+        shown = ", ".join(refs[:5])
+        super().__init__(f"Mã hồ sơ {shown} của nguồn “{source}” đã có ở địa bàn khác "
+                         f"(reference already used by a case outside your area)")
+
+
+def _lock_sources(conn: Connection) -> None:
+    """One case per (source, external_ref) across provinces: no unique constraint can say so once
+    the key includes the province (Citus), so writers of the same source take turns."""
+    sources = conn.execute(text("SELECT DISTINCT source FROM case_stage ORDER BY 1")).scalars().all()
+    for source in sources:  # sorted: two writers never wait for each other in opposite orders
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('geo_dash.case_source:' || :s, 0))"),
+                     {"s": source})
+
+
+# Columns that place a case; a move to another province re-inserts the case with these from the stage.
+_PLACE_COLUMNS = ("province_2025", "province_legacy", "district_legacy", "commune_legacy", "commune_2025",
+                  "unit_scheme", "unit_code")
+_PLACE_JSON = "jsonb_build_object(" + ", ".join(f"'{c}', s.{c}" for c in _PLACE_COLUMNS) + ")"
+
+# A move as the table owner (imports, demo loads): the same as gd_move_case (migration 0008), set-based.
+# New keys (new province, id) do not collide with the old ones: insert the copies, then delete the old
+# rows (their history goes by cascade).  jsonb_populate_record keeps every other column as it was.
+_MOVE = [
+    f"""INSERT INTO grievance_case
+        SELECT r.* FROM case_changed ch
+        JOIN grievance_case c ON c.province_2025 = ch.old_province AND c.id = ch.id
+        JOIN case_stage s ON s.source = c.source AND s.external_ref = c.external_ref
+        CROSS JOIN LATERAL jsonb_populate_record(c, {_PLACE_JSON}) r
+        WHERE ch.moved""",
+    """INSERT INTO case_history
+        SELECT r.* FROM case_changed ch
+        JOIN case_history h ON h.province_2025 = ch.old_province AND h.case_id = ch.id
+        CROSS JOIN LATERAL jsonb_populate_record(h, jsonb_build_object('province_2025', ch.province_2025)) r
+        WHERE ch.moved""",
+    """INSERT INTO case_status_history
+        SELECT r.* FROM case_changed ch
+        JOIN case_status_history h ON h.province_2025 = ch.old_province AND h.case_id = ch.id
+        CROSS JOIN LATERAL jsonb_populate_record(h, jsonb_build_object('province_2025', ch.province_2025)) r
+        WHERE ch.moved""",
+    """DELETE FROM grievance_case c USING case_changed ch
+        WHERE ch.moved AND c.province_2025 = ch.old_province AND c.id = ch.id""",
+]
+
+
 def write_cases(
     conn: Connection,
     records: pd.DataFrame,
@@ -143,9 +192,15 @@ def write_cases(
     actor: str,
     on_step: Callable[[str], None] | None = None,
 ) -> WriteCounts:
-    """Upsert ``records`` (see :func:`records_frame`) inside the caller's transaction."""
+    """Upsert ``records`` (see :func:`records_frame`) inside the caller's transaction.
+
+    The key of a case is (source, external_ref), whatever its province: a row whose place was
+    corrected to another province updates the same case, moved there (same id, history kept,
+    the move recorded as a ``province_2025`` change).  Statements on the case tables carry
+    ``province_2025`` next to the id, as Citus needs for single-shard work.
+    """
     step = on_step or (lambda name: None)
-    conn.execute(text("DROP TABLE IF EXISTS case_stage, case_changed, case_created"))
+    conn.execute(text("DROP TABLE IF EXISTS case_stage, case_match, case_changed, case_created"))
     conn.execute(text(_STAGE))
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
@@ -158,18 +213,41 @@ def write_cases(
     if unplaced:
         raise PlacementError(f"no 2025 commune for units {unplaced} (crosswalk incomplete?)")
     step("placed")
-    conn.execute(text(f"""
-        CREATE TEMP TABLE case_changed ON COMMIT DROP AS
-        SELECT c.id, {_changes_sql()} AS changes, s.status, (c.status IS DISTINCT FROM s.status) AS status_changed
+    _lock_sources(conn)
+    # row-level security applies (the app's role): moves go through gd_move_case, which checks the scope
+    rls = bool(conn.execute(text("SELECT row_security_active('grievance_case')")).scalar())
+    conn.execute(text("""
+        CREATE TEMP TABLE case_match ON COMMIT DROP AS
+        SELECT c.id, c.province_2025 AS old_province, s.source, s.external_ref
         FROM case_stage s JOIN grievance_case c ON c.source = s.source AND c.external_ref = s.external_ref
     """))
+    conn.execute(text(f"""
+        CREATE TEMP TABLE case_changed ON COMMIT DROP AS
+        SELECT c.id, m.old_province, s.province_2025, (m.old_province <> s.province_2025) AS moved,
+               {_changes_sql()} || CASE WHEN m.old_province <> s.province_2025
+                   THEN jsonb_build_object('province_2025', jsonb_build_array(m.old_province, s.province_2025))
+                   ELSE '{{}}'::jsonb END AS changes,
+               s.status, (c.status IS DISTINCT FROM s.status) AS status_changed, {_PLACE_JSON} AS place
+        FROM case_match m
+        JOIN case_stage s ON s.source = m.source AND s.external_ref = m.external_ref
+        JOIN grievance_case c ON c.province_2025 = m.old_province AND c.id = m.id
+    """))
     conn.execute(text("DELETE FROM case_changed WHERE changes = '{}'::jsonb"))
+    if rls:
+        moves = conn.execute(text("SELECT id, old_province, place::text FROM case_changed WHERE moved")).all()
+        for case_id, old_province, place in moves:
+            conn.execute(text("SELECT gd_move_case(:id, :p, CAST(:place AS jsonb))"),
+                         {"id": case_id, "p": old_province, "place": place})
+    else:
+        for sql in _MOVE:
+            conn.execute(text(sql))
     params = {"actor": actor, "imp": import_id}
-    conn.execute(text("""INSERT INTO case_history (case_id, changed_by, import_id, action, changes)
-                         SELECT id, :actor, :imp, 'update', changes FROM case_changed"""), params)
-    conn.execute(text("""INSERT INTO case_status_history (case_id, status, changed_by, import_id)
-                         SELECT id, status, :actor, :imp FROM case_changed WHERE status_changed"""), params)
+    conn.execute(text("""INSERT INTO case_history (province_2025, case_id, changed_by, import_id, action, changes)
+                         SELECT province_2025, id, :actor, :imp, 'update', changes FROM case_changed"""), params)
+    conn.execute(text("""INSERT INTO case_status_history (province_2025, case_id, status, changed_by, import_id)
+                         SELECT province_2025, id, status, :actor, :imp FROM case_changed WHERE status_changed"""), params)
     step("history")
+    # province_2025 is never SET (Citus cannot update a distribution column): moves were done above
     updated = conn.execute(text("""
         UPDATE grievance_case c SET
             channel = s.channel, received_date = s.received_date, kind = s.kind, category = s.category, people_count = s.people_count,
@@ -177,12 +255,22 @@ def write_cases(
             handling_level = s.handling_level, status = s.status, deadline_date = s.deadline_date,
             resolved_date = s.resolved_date, dialogue_dates = s.dialogue_dates, project_name = s.project_name,
             summary = s.summary, unit_scheme = s.unit_scheme, unit_code = s.unit_code,
-            commune_legacy = s.commune_legacy, commune_2025 = s.commune_2025, province_2025 = s.province_2025,
+            commune_legacy = s.commune_legacy, commune_2025 = s.commune_2025,
             province_legacy = s.province_legacy, district_legacy = s.district_legacy, location = s.location, is_synthetic = s.is_synthetic,
             import_id = :imp, updated_at = now(), updated_by = :actor
         FROM case_stage s, case_changed ch
-        WHERE c.id = ch.id AND c.source = s.source AND c.external_ref = s.external_ref
+        WHERE c.province_2025 = ch.province_2025 AND c.id = ch.id
+          AND c.source = s.source AND c.external_ref = s.external_ref
     """), params).rowcount
+    if rls:  # a reference may exist outside the caller's scope, invisible to the match above
+        new_keys = conn.execute(text("""
+            SELECT s.source, array_agg(s.external_ref) FROM case_stage s
+            WHERE NOT EXISTS (SELECT 1 FROM case_match m WHERE m.source = s.source AND m.external_ref = s.external_ref)
+            GROUP BY s.source""")).all()
+        for source, refs in new_keys:
+            taken = conn.execute(text("SELECT gd_case_keys_taken(:s, :r)"), {"s": source, "r": refs}).scalars().all()
+            if taken:
+                raise CaseKeyTaken(source, sorted(taken))
     conn.execute(text("""
         CREATE TEMP TABLE case_created ON COMMIT DROP AS
         WITH ins AS (
@@ -196,14 +284,14 @@ def write_cases(
                 s.commune_2025, s.province_2025, s.province_legacy, s.district_legacy, s.location, s.is_synthetic,
                 :imp, :actor, :actor
             FROM case_stage s
-            WHERE NOT EXISTS (SELECT 1 FROM grievance_case c WHERE c.source = s.source AND c.external_ref = s.external_ref)
-            RETURNING id, status
-        ) SELECT id, status FROM ins
+            WHERE NOT EXISTS (SELECT 1 FROM case_match m WHERE m.source = s.source AND m.external_ref = s.external_ref)
+            RETURNING province_2025, id, status
+        ) SELECT province_2025, id, status FROM ins
     """), params)
     created = conn.execute(text("SELECT count(*) FROM case_created")).scalar_one()
     step("inserted")
-    conn.execute(text("""INSERT INTO case_status_history (case_id, status, changed_by, import_id)
-                         SELECT id, status, :actor, :imp FROM case_created"""), params)
+    conn.execute(text("""INSERT INTO case_status_history (province_2025, case_id, status, changed_by, import_id)
+                         SELECT province_2025, id, status, :actor, :imp FROM case_created"""), params)
     step("written")
     total = len(records)
     return WriteCounts(created=created, updated=updated, unchanged=total - created - updated)
