@@ -9,6 +9,8 @@
 | ``GEO_DASH_PG_BINDIR`` | directory of ``initdb``/``pg_ctl`` | newest ``/usr/lib/postgresql/*/bin`` |
 | ``GEO_DASH_TILE_URL`` | an XYZ tile URL for a base map (a local tile server on closed networks) | unset: no base map |
 | ``GEO_DASH_TILE_ATTRIBUTION`` | attribution text for that base map | empty |
+| ``GEO_DASH_CLUSTER_ABOVE`` | the map clusters case points above this many | ``2000`` |
+| ``GEO_DASH_WALLS_DIR`` | folder of the wall playlists (``*.yaml``, see ``walls/README.md``) | ``walls/`` of the project |
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BOUNDARIES_DIR = PROJECT_ROOT / "data" / "boundaries"
 LAYERS_DIR = PROJECT_ROOT / "layers"
+WALLS_DIR = PROJECT_ROOT / "walls"
 
 
 def _default_home() -> Path:
@@ -38,6 +41,8 @@ class Settings:
     pg_bindir: str | None = None
     tile_url: str | None = None
     tile_attribution: str = ""
+    cluster_above: int = 2000
+    walls_dir: Path = WALLS_DIR
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -50,4 +55,6 @@ class Settings:
             pg_bindir=env.get("GEO_DASH_PG_BINDIR") or None,
             tile_url=env.get("GEO_DASH_TILE_URL") or None,
             tile_attribution=env.get("GEO_DASH_TILE_ATTRIBUTION", ""),
+            cluster_above=int(env.get("GEO_DASH_CLUSTER_ABOVE") or 2000),
+            walls_dir=Path(env["GEO_DASH_WALLS_DIR"]) if env.get("GEO_DASH_WALLS_DIR") else WALLS_DIR,
         )

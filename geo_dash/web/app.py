@@ -21,7 +21,7 @@ from geo_dash.config import Settings
 from geo_dash.db import get_app_engine
 from geo_dash.layers import registry
 from geo_dash.web.i18n import t
-from geo_dash.web import auth, shell
+from geo_dash.web import auth, shell, walls
 from geo_dash.web.pages import admin_page, alerts_page, cases_page, map_page, reports_page, wall_page
 
 ASSETS = Path(__file__).parent / "assets"
@@ -40,6 +40,7 @@ def _callback_failed(err: Exception) -> None:
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.from_env()
     registry.validate_directory()  # a broken layers/*.yaml stops start-up, naming the file and the field
+    walls.validate_directory(settings.walls_dir)  # likewise a broken walls/*.yaml (wall playlists)
     engine = get_app_engine(database_url)  # non-owner role, request scope set on every transaction
     app = dash.Dash(
         __name__,
@@ -70,6 +71,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     app.server.config["GEO_DASH_SNAPSHOT_DIR"] = os.environ.get("GEO_DASH_SNAPSHOT_DIR") or str(
         Path(settings.home) / "snapshots")
+    app.server.config["GEO_DASH_WALLS_DIR"] = str(settings.walls_dir)
     page(map_page, "/", "map")
     page(cases_page, "/cases", "cases")
     page(alerts_page, "/alerts", "alerts")
