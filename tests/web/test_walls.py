@@ -3,6 +3,7 @@ start-up refusing a broken playlist, and the precedence of URL parameters over a
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -213,3 +214,17 @@ def test_a_playlist_of_hidden_layers_still_shows_something(tmp_path):
     plan = resolve({"playlist": "ctx"}, load_playlists(tmp_path), set())
     assert [v["view"] for v in plan["views"]] == ["overview"]
 
+
+def test_numbers_on_the_map_do_not_cover_each_other():
+    from geo_dash.web.pages.wall_page import place_labels
+
+    bounds = [[16.0, 106.5], [17.2, 107.4]]
+    anchors = [[16.9, 107.0], [16.9, 107.0], [16.905, 107.01], [16.5, 106.8]]
+    spots = place_labels(anchors, bounds)
+    assert spots[0] == anchors[0] and spots[3] == anchors[3]  # alone: on its commune
+    coslat = math.cos(math.radians(16.6))
+    step = 5.4 / min(98 / 0.9, 76 / (1.2 / coslat))  # a number's width in degrees of longitude
+    for i in range(len(spots)):
+        for j in range(i):
+            d = ((spots[i][1] - spots[j][1]) ** 2 + ((spots[i][0] - spots[j][0]) / coslat) ** 2) ** 0.5
+            assert d >= step * 0.99
