@@ -73,7 +73,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "wall.count.district": {"vi": "{n} huyện", "en": "{n} districts"},
     "wall.count.province": {"vi": "{n} tỉnh", "en": "{n} provinces"},
     "wall.count.features": {"vi": "{n}", "en": "{n}"},
-    "wall.period.stock": {"vi": "cuối tháng {month}", "en": "end of {month}"},
+    "wall.period.stock": {"vi": "tháng {month}", "en": "{month}"},
     "wall.kpi.period": {"vi": "12 tháng gần nhất", "en": "Last 12 months"},
     "map.layer": {"vi": "Lớp bản đồ", "en": "Map layer"},
     "map.layer.cube": {"vi": "— Chỉ tiêu khiếu kiện —", "en": "— Grievance indicator —"},

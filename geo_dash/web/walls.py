@@ -244,7 +244,8 @@ def load_playlist_file(path: str | Path, layer_ids: set[str] | None = None) -> P
     except (OSError, UnicodeDecodeError) as exc:
         raise WallConfigError(path, [f"cannot read the file: {exc}"]) from exc
     if not isinstance(raw, dict):
-        raise WallConfigError(path, ["field '(top level)': the file must be a mapping of fields (title: …, views: …)"])
+        raise WallConfigError(path, ["field '(top level)': the file must be a mapping of fields "
+                                     "(title: …, views: …)"])
     try:
         return Playlist.model_validate({**raw, "name": path.stem, "path": str(path)}, context={"layers": layer_ids})
     except ValidationError as exc:

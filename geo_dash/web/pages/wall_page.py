@@ -85,6 +85,18 @@ def _plan(state: dict, directory=None) -> tuple[dict | None, str | None]:
     return plan, None
 
 
+def _label_points(geo: dict) -> dict[str, list[float]]:
+    """Where a commune's number goes on the map: its representative point (sent once, with the page)."""
+    points = {}
+    for f in geo["communes"]["features"]:
+        try:
+            pt = shapely.geometry.shape(f["geometry"]).representative_point()
+        except (KeyError, TypeError, ValueError, shapely.errors.GEOSException):
+            continue
+        points[f["properties"]["code"]] = [round(pt.y, 5), round(pt.x, 5)]
+    return points
+
+
 def layout(engine, settings: Settings, state: dict) -> html.Div:
     lang = state["lang"]
     plan, problem = _plan(state, settings.walls_dir)
@@ -99,18 +111,11 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
         return html.Div(t("wall.no_area", lang), className="gd-wall")
     name = next(p["name"] for p in provinces if p["code"] == province)
     geo = read.province_geojson(engine, scheme, province, active_scope())
-    points = {}  # where a commune's number goes on the map (its representative point), sent once
-    for f in geo["communes"]["features"]:
-        try:
-            pt = shapely.geometry.shape(f["geometry"]).representative_point()
-        except (KeyError, TypeError, ValueError, shapely.errors.GEOSException):
-            continue
-        points[f["properties"]["code"]] = [round(pt.y, 5), round(pt.x, 5)]
     base = [dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution)] if settings.tile_url else []
     title = plan["title"]["en" if lang == "en" else "vi"]
     return html.Div(className="gd-wall", children=[
         dcc.Store(id="wall-state", data={**state, "province": province, "scheme": scheme}),
-        dcc.Store(id="wall-geo", data={"points": points, "bounds": geo["bounds"], "outside": any(
+        dcc.Store(id="wall-geo", data={"points": _label_points(geo), "bounds": geo["bounds"], "outside": any(
             f["properties"].get("in_scope") is False for f in geo["communes"]["features"]),
             "kpi_unit": _kpi_unit(geo, province)}),
         dcc.Interval(id="wall-rotate", interval=plan["views"][0]["seconds"] * 1000),
@@ -129,9 +134,10 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                                 html.Span(id="wall-step", className="gd-wall-step")])], className="gd-wall-time"),
         ]),
         html.Div(className="gd-wall-body", children=[
-            dl.Map(className="gd-wall-map", bounds=geo["bounds"], zoomControl=False, attributionControl=False,
-                   zoomSnap=0.1, zoomAnimation=False, trackViewport=False, boundsOptions={"padding": [12, 12]}, dragging=False, scrollWheelZoom=False,
-                   doubleClickZoom=False, boxZoom=False, keyboard=False, touchZoom=False,
+            dl.Map(className="gd-wall-map", bounds=geo["bounds"], boundsOptions={"padding": [12, 12]}, zoomSnap=0.1,
+                   trackViewport=False, zoomControl=False, attributionControl=False, zoomAnimation=False,
+                   dragging=False, scrollWheelZoom=False, doubleClickZoom=False, boxZoom=False, keyboard=False,
+                   touchZoom=False,
                    children=base + [
                        dl.GeoJSON(id="wall-communes", data=geo["communes"], style={"variable": "geoDash.wallCommune"},
                                   hideout={}, interactive=False),
@@ -276,7 +282,8 @@ def _cube_view(engine, scheme, province, view: dict, lang: str, points):
     hotspots, codes = _hotspots(engine, scheme, province, lang)
     unit = points.get("kpi_unit") if isinstance(points, dict) else None
     whose = unit.get("name") if isinstance(unit, dict) and isinstance(unit.get("name"), str) else None
-    side = [html.Div(t("wall.kpi.period", lang) + (f" · {whose[:80]}" if whose else ""), className="gd-wall-kpi-period"),
+    caption = t("wall.kpi.period", lang) + (f" · {whose[:80]}" if whose else "")
+    side = [html.Div(caption, className="gd-wall-kpi-period"),
             _tiles(engine, scheme, province, lang, unit), hotspots]
     numbers = _numbers(codes, points)
     months = analytics.available_months(engine, scheme, province)
@@ -367,7 +374,8 @@ def _layer_view(engine, scheme, province, view: dict, lang: str, where):
                              html.Span(t(count_key, lang, n=fmt_number(legend["no_data_count"], lang, 0)),
                                        className="gd-wall-big-count")]))
     if isinstance(where, dict) and where.get("outside") is True:
-        rows.append(html.Li([_swatch(OUTSIDE), html.Span(t("wall.legend.outside", lang), className="gd-wall-big-label")]))
+        rows.append(html.Li([_swatch(OUTSIDE),
+                             html.Span(t("wall.legend.outside", lang), className="gd-wall-big-label")]))
     heading = layer.primary.title.get(lang)  # the header names the layer; this, what the colours are
     unit = legend.get("unit") if legend.get("unit") and legend["unit"].lower() not in heading.lower() else None
     sub = " · ".join(s for s in (unit, _period_text(legend.get("period"))) if s)
