@@ -99,6 +99,8 @@ from __future__ import annotations
 import functools
 
 import csv
+import operator
+from collections import Counter
 import io
 import math
 import re
@@ -508,8 +510,23 @@ def detect_legacy_encoding(texts: Iterable[str]) -> str | None:
     return _legacy_verdict(t, v, vn)
 
 
-def _check_legacy(rows: Sequence[tuple[int, Sequence[str]]]) -> None:
-    verdict = detect_legacy_encoding(cell for _, cells in rows for cell in cells)
+_NON_ASCII_RUNS = re.compile(r"[^\x00-\x7f]+")
+_MARKER_CHARS = re.compile("[" + re.escape("".join(sorted(_TCVN3_MARKERS | _VNI_MARKERS))) + "]")
+
+
+def _check_legacy(rows: Sequence[tuple[int, Sequence[str]]], text: str | None = None) -> None:
+    """Refuse a file typed in a legacy font encoding.  ``text``: the whole decoded file, when the
+    cells are all of it plus ASCII separators (a CSV) — then the markers are counted on its
+    non-ASCII characters at once, which gives the same counts as cell by cell."""
+    if text is not None:
+        markers = Counter(_MARKER_CHARS.findall(text))
+        t, v = sum(markers[c] for c in _TCVN3_MARKERS), sum(markers[c] for c in _VNI_MARKERS)
+        if t < 3 and v < 3:  # no verdict is possible (the usual case): no need to count the rest
+            return
+        counts = Counter("".join(_NON_ASCII_RUNS.findall(text)))
+        verdict = _legacy_verdict(t, v, sum(n for c, n in counts.items() if c in _VN_LETTERS))
+    else:
+        verdict = detect_legacy_encoding(cell for _, cells in rows for cell in cells)
     if verdict is None:
         return
     markers = _TCVN3_MARKERS if verdict == "TCVN3" else _VNI_MARKERS
@@ -664,8 +681,15 @@ def _build_table(
         )
 
     rows: list[RawRow] = []
+    names = [name for _, name in kept]
+    positions = [j for j, _ in kept]
+    last = max(positions, default=-1)
+    pick = operator.itemgetter(*positions) if len(positions) > 1 else (lambda cells: tuple(cells[j] for j in positions))
     for number, cells in body:
-        values = {name: (cells[j] if j < len(cells) else "") for j, name in kept}
+        if len(cells) > last:  # the usual, full-width row: picked in C
+            values = dict(zip(names, pick(cells)))
+        else:
+            values = {name: (cells[j] if j < len(cells) else "") for j, name in kept}
         rows.append(RawRow(number, values))
     while rows and not any(v.strip() for v in rows[-1].values.values()):
         rows.pop()  # trailing empty rows are not data rows
@@ -729,7 +753,7 @@ def _read_csv(path: Path) -> RawTable:
         grid = [(i + 1, rec) for i, rec in enumerate(records)]
     except csv.Error as exc:
         raise ImportRefused(f"Không đọc được tệp CSV: {exc} (cannot read the CSV file)") from None
-    _check_legacy(grid)
+    _check_legacy(grid, text)
     if "\ufffd" in text:
         raise ImportRefused(
             "Không xác định được bảng mã của tệp CSV — hãy lưu lại dạng “CSV UTF-8” "
@@ -1067,6 +1091,22 @@ class _Row:
             return None
         return count
 
+    def dialogues(self) -> list[date]:
+        dialogues: list[date] = []
+        dialogue_text = self.get("dialogue_dates")
+        if dialogue_text:
+            for piece in filter(None, (p.strip() for p in re.split(r"[;,\n]+", dialogue_text))):
+                try:
+                    day = parse_date(piece, pivot_year=self.as_of.year)
+                except DateError as exc:
+                    self.fail("dialogue_dates", exc.vi, exc.en)
+                    continue
+                checked = self.check_range("dialogue_dates", day, piece)
+                if checked is not None:
+                    dialogues.append(checked)
+            dialogues = sorted(set(dialogues))
+        return dialogues
+
     def coordinates(self) -> tuple[float | None, float | None]:
         lon_text, lat_text = self.get("lon"), self.get("lat")
         if not lon_text and not lat_text:
@@ -1108,6 +1148,145 @@ def _is_blank(raw: RawTable, row: RawRow) -> bool:
     return not any((row.values.get(h) or "").strip() for h in raw.columns.values())
 
 
+@dataclass
+class _Ref:
+    """A row's reference after the file-wide pass: the text, or why it is refused."""
+
+    text: str
+    fail: tuple[str, str] | None = None  # (vi, en) for external_ref
+
+
+def _references(raw: RawTable, rows: Sequence[RawRow], result: ParseResult) -> list[_Ref]:
+    """References of the non-blank rows, in file order: empty, too long, or a duplicate of an earlier
+    row (case-insensitively; the first row keeps it).  Template-example warnings go to ``result``."""
+    header = raw.columns.get("external_ref")
+    first_row_of_ref: dict[str, int] = {}
+    out: list[_Ref] = []
+    for row in rows:
+        ref = " ".join(((row.values.get(header) or "") if header else "").split())
+        if not ref:
+            out.append(_Ref(ref, ("trống", "empty")))
+            continue
+        if len(ref) > MAX_REF_LENGTH:
+            out.append(_Ref(ref, (f"dài quá {MAX_REF_LENGTH} ký tự", f"longer than {MAX_REF_LENGTH} characters")))
+            continue
+        key = ref.lower() if ref.isascii() else _ref_key(ref)  # the same key, without Unicode work for ASCII
+        first = first_row_of_ref.get(key)
+        if first is not None:
+            out.append(_Ref(ref, (f"“{ref}” trùng với dòng {first}", f"duplicate reference, first used in row {first}")))
+            continue
+        first_row_of_ref[key] = row.row_number
+        if ref[:2].lower() in ("ví", "vi", "ex", "vÍ") and fold(ref).replace("-", " ").startswith(("vi du", "example")):
+            result.warnings.append(
+                f"Dòng {row.row_number}: “{ref}” có vẻ là dòng ví dụ của mẫu — xoá trước khi nhập thật "
+                f"(row {row.row_number} looks like a template example row)"
+            )
+        out.append(_Ref(ref))
+    return out
+
+
+def _parse_row(
+    raw: RawTable,
+    row: RawRow,
+    ref: _Ref,
+    *,
+    as_of: date,
+    resolver: _Resolver,
+    deadline_rule: rules.DeadlineRule,
+    default_source: str | None,
+    is_remote: Callable[[str, str], bool] | None,
+) -> CaseRecord | Reject:
+    """Validate one row, collecting every reason (the per-row path; the reference is pre-checked)."""
+    v = _Row(raw, row, as_of)
+    if ref.fail:
+        v.fail("external_ref", *ref.fail)
+    received = v.date("received_date", required=True)
+    kind = v.vocab("kind", vocab.match_kind, required=True)
+    category = v.vocab("category", vocab.match_category, required=True)
+    people = v.people()
+    mass_given = v.flag("is_mass", None)
+    over_level = bool(v.flag("is_over_level", False))
+    is_complex = bool(v.flag("is_complex", False))
+    status = v.vocab("status", vocab.match_status, required=False)
+    level = v.vocab("handling_level", vocab.match_level, required=False)
+    resolved = v.date("resolved_date")
+    deadline = v.date("deadline_date", future_ok=True)
+    dialogues = v.dialogues()
+    project = v.text("project_name")
+    summary = v.text("summary")
+    channel = v.text("channel")
+    lon, lat = v.coordinates()
+
+    if received is not None:
+        if resolved is not None and resolved < received:
+            v.fail(
+                "resolved_date",
+                f"{resolved:%d/%m/%Y} trước ngày tiếp nhận {received:%d/%m/%Y}",
+                "before the received date",
+            )
+        if deadline is not None and deadline < received:
+            v.fail(
+                "deadline_date",
+                f"{deadline:%d/%m/%Y} trước ngày tiếp nhận {received:%d/%m/%Y}",
+                "before the received date",
+            )
+        early = [d for d in dialogues if d < received]
+        if early:
+            v.fail(
+                "dialogue_dates",
+                f"{early[0]:%d/%m/%Y} trước ngày tiếp nhận {received:%d/%m/%Y}",
+                "before the received date",
+            )
+
+    resolution: Resolution | None = None
+    try:
+        resolution = resolver.resolve(
+            commune_code=v.get("commune_code") or None,
+            province=v.get("province") or None,
+            district=v.get("district") or None,
+            commune=v.get("commune") or None,
+            free_text=v.get("place_text") or None,
+            received_date=received or as_of,
+        )
+    except PlaceError as exc:
+        v.reasons.append(f"Địa bàn (place): {exc}")
+
+    if v.reasons:
+        return Reject(row.row_number, dict(row.values), v.reasons)
+    assert received is not None and kind and category and resolution is not None
+    if status is None:
+        status = "da_giai_quyet" if resolved is not None else "tiep_nhan"
+    computed = deadline is None
+    if deadline is None:
+        remote = bool(is_remote(resolution.code, resolution.scheme)) if is_remote else False
+        deadline = rules.statutory_deadline(received, complex=is_complex, remote=remote, rule=deadline_rule)
+    return CaseRecord(
+        row_number=row.row_number,
+        external_ref=ref.text,
+        source=default_source,
+        channel=channel,
+        received_date=received,
+        kind=kind,
+        category=category,
+        people_count=people,
+        is_mass=rules.is_mass(people, mass_given),
+        is_over_level=over_level,
+        status=status,
+        handling_level=level,
+        deadline_date=deadline,
+        resolved_date=resolved,
+        dialogue_dates=dialogues,
+        project_name=project,
+        summary=summary,
+        commune_code=resolution.code,
+        scheme=resolution.scheme,
+        lon=lon,
+        lat=lat,
+        is_complex=is_complex,
+        deadline_computed=computed,
+    )
+
+
 def parse_rows(
     raw: RawTable,
     *,
@@ -1116,6 +1295,7 @@ def parse_rows(
     deadline_rule: rules.DeadlineRule = rules.DeadlineRule(),
     default_source: str | None = None,
     is_remote: Callable[[str, str], bool] | None = None,
+    vectorised: bool = True,
 ) -> ParseResult:
     """Validate every row of ``raw``; never raises for a row-level problem.
 
@@ -1123,6 +1303,11 @@ def parse_rows(
     ``resolver`` is a :class:`~geo_dash.cases.places.PlaceResolver`;
     ``is_remote(code, scheme)`` says whether a commune is remote (vùng sâu,
     vùng xa) for computed deadlines; ``default_source`` fills a blank source.
+
+    ``vectorised`` (the default): every column is decided once per distinct value
+    (:mod:`geo_dash.cases.fastparse`) and only the rows that this cannot accept are
+    validated one by one — so a rejected row gets exactly the per-row path's reasons,
+    and the result is the same as with ``vectorised=False`` (tested).
     """
     result = ParseResult(
         records=[],
@@ -1132,136 +1317,30 @@ def parse_rows(
         headers=list(raw.headers),
         source=raw.source,
     )
-    first_row_of_ref: dict[str, int] = {}
+    kept: list[RawRow] = []
     for row in raw.rows:
         if _is_blank(raw, row):
             result.blank_rows.append(row.row_number)
-            continue
-        v = _Row(raw, row, as_of)
-
-        ref = " ".join(v.get("external_ref").split())
-        if not ref:
-            v.fail("external_ref", "trống", "empty")
-        elif len(ref) > MAX_REF_LENGTH:
-            v.fail("external_ref", f"dài quá {MAX_REF_LENGTH} ký tự", f"longer than {MAX_REF_LENGTH} characters")
         else:
-            key = _ref_key(ref)
-            if key in first_row_of_ref:
-                first = first_row_of_ref[key]
-                v.fail(
-                    "external_ref",
-                    f"“{ref}” trùng với dòng {first}",
-                    f"duplicate reference, first used in row {first}",
-                )
-            else:
-                first_row_of_ref[key] = row.row_number
-            if ref[:2].lower() in ("ví", "vi", "ex", "vÍ") and fold(ref).replace("-", " ").startswith(("vi du", "example")):
-                result.warnings.append(
-                    f"Dòng {row.row_number}: “{ref}” có vẻ là dòng ví dụ của mẫu — xoá trước khi nhập thật "
-                    f"(row {row.row_number} looks like a template example row)"
-                )
+            kept.append(row)
+    refs = _references(raw, kept, result)
+    options = dict(as_of=as_of, resolver=resolver, deadline_rule=deadline_rule, default_source=default_source,
+                   is_remote=is_remote)
+    if vectorised and kept:
+        from geo_dash.cases.fastparse import parse_fast
 
-        received = v.date("received_date", required=True)
-        kind = v.vocab("kind", vocab.match_kind, required=True)
-        category = v.vocab("category", vocab.match_category, required=True)
-        people = v.people()
-        mass_given = v.flag("is_mass", None)
-        over_level = bool(v.flag("is_over_level", False))
-        is_complex = bool(v.flag("is_complex", False))
-        status = v.vocab("status", vocab.match_status, required=False)
-        level = v.vocab("handling_level", vocab.match_level, required=False)
-        resolved = v.date("resolved_date")
-        deadline = v.date("deadline_date", future_ok=True)
-        dialogues: list[date] = []
-        dialogue_text = v.get("dialogue_dates")
-        if dialogue_text:
-            for piece in filter(None, (p.strip() for p in re.split(r"[;,\n]+", dialogue_text))):
-                try:
-                    day = parse_date(piece, pivot_year=as_of.year)
-                except DateError as exc:
-                    v.fail("dialogue_dates", exc.vi, exc.en)
-                    continue
-                checked = v.check_range("dialogue_dates", day, piece)
-                if checked is not None:
-                    dialogues.append(checked)
-            dialogues = sorted(set(dialogues))
-        project = v.text("project_name")
-        summary = v.text("summary")
-        channel = v.text("channel")
-        lon, lat = v.coordinates()
-
-        if received is not None:
-            if resolved is not None and resolved < received:
-                v.fail(
-                    "resolved_date",
-                    f"{resolved:%d/%m/%Y} trước ngày tiếp nhận {received:%d/%m/%Y}",
-                    "before the received date",
-                )
-            if deadline is not None and deadline < received:
-                v.fail(
-                    "deadline_date",
-                    f"{deadline:%d/%m/%Y} trước ngày tiếp nhận {received:%d/%m/%Y}",
-                    "before the received date",
-                )
-            early = [d for d in dialogues if d < received]
-            if early:
-                v.fail(
-                    "dialogue_dates",
-                    f"{early[0]:%d/%m/%Y} trước ngày tiếp nhận {received:%d/%m/%Y}",
-                    "before the received date",
-                )
-
-        resolution: Resolution | None = None
-        try:
-            resolution = resolver.resolve(
-                commune_code=v.get("commune_code") or None,
-                province=v.get("province") or None,
-                district=v.get("district") or None,
-                commune=v.get("commune") or None,
-                free_text=v.get("place_text") or None,
-                received_date=received or as_of,
-            )
-        except PlaceError as exc:
-            v.reasons.append(f"Địa bàn (place): {exc}")
-
-        if v.reasons:
-            result.rejects.append(Reject(row.row_number, dict(row.values), v.reasons))
-            continue
-        assert received is not None and kind and category and resolution is not None
-        if status is None:
-            status = "da_giai_quyet" if resolved is not None else "tiep_nhan"
-        computed = deadline is None
-        if deadline is None:
-            remote = bool(is_remote(resolution.code, resolution.scheme)) if is_remote else False
-            deadline = rules.statutory_deadline(received, complex=is_complex, remote=remote, rule=deadline_rule)
-        result.records.append(
-            CaseRecord(
-                row_number=row.row_number,
-                external_ref=ref,
-                source=default_source,
-                channel=channel,
-                received_date=received,
-                kind=kind,
-                category=category,
-                people_count=people,
-                is_mass=rules.is_mass(people, mass_given),
-                is_over_level=over_level,
-                status=status,
-                handling_level=level,
-                deadline_date=deadline,
-                resolved_date=resolved,
-                dialogue_dates=dialogues,
-                project_name=project,
-                summary=summary,
-                commune_code=resolution.code,
-                scheme=resolution.scheme,
-                lon=lon,
-                lat=lat,
-                is_complex=is_complex,
-                deadline_computed=computed,
-            )
-        )
+        outcomes = parse_fast(raw, kept, refs, **options)
+    else:
+        outcomes = [None] * len(kept)
+    for row, ref, outcome in zip(kept, refs, outcomes):
+        if outcome is None:  # not decided by the fast path: the per-row path says why
+            outcome = _parse_row(raw, row, ref, **options)
+        if isinstance(outcome, Reject):
+            result.rejects.append(outcome)
+        else:
+            result.records.append(outcome)
     return result
+
 
 
 # =========================================================================== rejects file
