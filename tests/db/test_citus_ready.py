@@ -81,8 +81,8 @@ def test_distributed_tables_have_the_distribution_column_in_every_unique_key(loa
     assert not bad, f"unique keys without the distribution column: {bad}"
     # the keys the case model relies on
     by_name = {(t, n): cols for t, n, _, cols, *_ in keys}
-    assert by_name[("grievance_case", "grievance_case_pkey")] == ["province_2025", "id"]
-    assert by_name[("grievance_case", "uq_case_source_ref")] == ["province_2025", "source", "external_ref"]
+    assert by_name[("grievance_case", "grievance_case_pkey")] == ["id", "province_2025"]
+    assert by_name[("grievance_case", "uq_case_source_ref")] == ["source", "external_ref", "province_2025"]
     assert by_name[("case_history", "case_history_pkey")] == ["province_2025", "id"]
     assert by_name[("case_status_history", "case_status_history_pkey")] == ["province_2025", "id"]
 

@@ -9,14 +9,15 @@ same migrations run unchanged); it does not distribute anything (no Citus here t
 the ``create_distributed_table`` calls are in ``docs/scaling.md``).
 
 Case tables (distribution column ``province_2025``)
-    * ``grievance_case``: ``PRIMARY KEY (province_2025, id)`` (``id`` stays a bigserial, globally
-      unique by its sequence); ``uq_case_source_ref UNIQUE (province_2025, source, external_ref)``.
+    * ``grievance_case``: ``PRIMARY KEY (id, province_2025)`` (``id`` stays a bigserial, globally
+      unique by its sequence); ``uq_case_source_ref UNIQUE (source, external_ref, province_2025)``.
+      The distribution column comes last: Citus needs it *in* the key, not first, and these
+      indexes then also serve the lookups by id and by (source, external_ref) across provinces.
       A reference is still **one case per (source, external_ref) across provinces**: the
       database can no longer say so (a unique constraint cannot span shards), so the one writer,
       ``geo_dash.cases.store.write_cases``, looks the keys up across provinces under an advisory
       lock on the source, and treats a hit in another province as a *move* (delete + re-insert
-      with the same id and its history; Citus never updates a distribution column).  Plain
-      indexes ``(source, external_ref)`` and ``(id)`` keep those cross-province lookups cheap.
+      with the same id and its history; Citus never updates a distribution column).
     * ``case_history``, ``case_status_history``: new column ``province_2025`` (NOT NULL, filled
       from their case), ``PRIMARY KEY (province_2025, id)``, and the foreign key to the case
       becomes ``(province_2025, case_id) REFERENCES grievance_case (province_2025, id) ON DELETE
@@ -72,16 +73,13 @@ def upgrade() -> None:
         DROP INDEX ix_{t}_case;
         CREATE INDEX ix_{t}_case ON {t} (province_2025, case_id, changed_at);""" for t in HISTORY_TABLES]
     statements.append("""
+        -- The distribution column comes last: within a shard it has one or two values, and leading with
+        -- the id / the reference keeps these indexes good for the cross-province lookups (a case by its
+        -- id; one case per source + reference) without extra indexes to maintain on every insert.
         ALTER TABLE grievance_case DROP CONSTRAINT grievance_case_pkey;
-        ALTER TABLE grievance_case ADD CONSTRAINT grievance_case_pkey PRIMARY KEY (province_2025, id);
+        ALTER TABLE grievance_case ADD CONSTRAINT grievance_case_pkey PRIMARY KEY (id, province_2025);
         ALTER TABLE grievance_case DROP CONSTRAINT uq_case_source_ref;
-        ALTER TABLE grievance_case ADD CONSTRAINT uq_case_source_ref UNIQUE (province_2025, source, external_ref);
-        -- cross-province lookups (one case per source + reference; a case by its id): plain indexes,
-        -- which Citus allows on any column
-        CREATE INDEX ix_case_source_ref ON grievance_case (source, external_ref);
-        CREATE INDEX ix_case_id ON grievance_case (id);
-        -- the primary key now leads with province_2025
-        DROP INDEX ix_case_province_2025;""")
+        ALTER TABLE grievance_case ADD CONSTRAINT uq_case_source_ref UNIQUE (source, external_ref, province_2025);""")
     statements += [f"""
         ALTER TABLE {t} ADD CONSTRAINT fk_{t}_case FOREIGN KEY (province_2025, case_id)
             REFERENCES grievance_case (province_2025, id) ON DELETE CASCADE;""" for t in HISTORY_TABLES]
@@ -152,13 +150,10 @@ def downgrade() -> None:
         CREATE INDEX ix_{t}_case ON {t} (case_id, changed_at);
         ALTER TABLE {t} DROP COLUMN province_2025;""" for t in HISTORY_TABLES]
     statements.append("""
-        DROP INDEX ix_case_source_ref;
-        DROP INDEX ix_case_id;
         ALTER TABLE grievance_case DROP CONSTRAINT uq_case_source_ref;
         ALTER TABLE grievance_case ADD CONSTRAINT uq_case_source_ref UNIQUE (source, external_ref);
         ALTER TABLE grievance_case DROP CONSTRAINT grievance_case_pkey;
-        ALTER TABLE grievance_case ADD CONSTRAINT grievance_case_pkey PRIMARY KEY (id);
-        CREATE INDEX ix_case_province_2025 ON grievance_case (province_2025);""")
+        ALTER TABLE grievance_case ADD CONSTRAINT grievance_case_pkey PRIMARY KEY (id);""")
     statements += [f"""
         ALTER TABLE {t} ADD CONSTRAINT {t}_case_id_fkey FOREIGN KEY (case_id)
             REFERENCES grievance_case (id) ON DELETE CASCADE;""" for t in HISTORY_TABLES]
