@@ -123,11 +123,14 @@ def analytics_url(cluster, template_db):
 
     from geo_dash.analytics.refresh import refresh
     from geo_dash.demo.load import load_demo
+    from geo_dash.layers.sensitivity import refresh_sensitivity
 
     url = _create_db(cluster, "geo_dash_analytics", template=template_db)
     engine = create_engine(url)
     load_demo(engine, seed=2025)
     refresh(engine, scheme="legacy", as_of=dt.date(2025, 6, 30))
+    # the sensitive-area flags the map overlays (border communes; no context layer loaded here)
+    refresh_sensitivity(engine, schemes=("legacy",))
     engine.dispose()
     return url
 

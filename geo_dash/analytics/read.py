@@ -30,6 +30,7 @@ from geo_dash.security.scope import Scope
 __all__ = [
     "scope_communes_sql",
     "cube_values",
+    "indicator_all_months",
     "commune_series",
     "ehsa_categories",
     "top_hotspots",
@@ -95,9 +96,10 @@ def _filters_sql(filters: dict | None) -> tuple[str, dict]:
     return "".join(f" AND {p}" for p in parts), params
 
 
-def _latest_month(engine: Engine, scheme: str, province_code: str) -> date | None:
+def _latest_month(engine: Engine, scheme: str, province_code: str | None) -> date | None:
+    prov = "AND province_code = :p" if province_code else ""
     with engine.connect() as conn:
-        return conn.execute(text("SELECT max(month) FROM cube_month WHERE scheme = :s AND province_code = :p"),
+        return conn.execute(text(f"SELECT max(month) FROM cube_month WHERE scheme = :s {prov}"),
                             {"s": scheme, "p": province_code}).scalar()
 
 
@@ -106,7 +108,7 @@ def cube_values(
     scope: Scope,
     *,
     scheme: str,
-    province_code: str,
+    province_code: str | None,
     month: date | None = None,
     months: tuple[date, date] | None = None,
     indicator: str = "intensity",
@@ -134,12 +136,26 @@ def cube_values(
         value, month_cond = f"r.{indicator}", "r.month = :last"
     else:
         value, month_cond = f"sum(r.{indicator})", "r.month BETWEEN :first AND :last"
+    prov = "AND r.province_code = :p" if province_code else ""  # None: the whole country
     sql = f"""
         SELECT r.commune_code, {value} AS value FROM cube_month r
-        WHERE r.scheme = :s AND r.province_code = :p AND {month_cond} AND {where}{extra}
+        WHERE r.scheme = :s {prov} AND {month_cond} AND {where}{extra}
         {"" if INDICATORS[indicator] else "GROUP BY r.commune_code"}
         ORDER BY r.commune_code"""
     return _read(engine, sql, {"s": scheme, "p": province_code, "first": first, "last": last, **params, **fparams})
+
+
+def indicator_all_months(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None,
+                         indicator: str) -> pd.Series:
+    """Every month's value of one indicator for the province's (``None``: the country's) visible
+    communes — what a map's classes are fixed on, so colours mean the same in every month."""
+    _check_scheme(scheme)
+    if indicator not in INDICATORS:
+        raise ValueError(f"unknown indicator {indicator!r}; known: {sorted(INDICATORS)}")
+    where, params = scope_communes_sql(scope, scheme, "r.commune_code")
+    prov = "AND r.province_code = :p" if province_code else ""
+    sql = f"SELECT r.{indicator} AS value FROM cube_month r WHERE r.scheme = :s {prov} AND {where}"
+    return _read(engine, sql, {"s": scheme, "p": province_code, **params})["value"]
 
 
 def commune_series(engine: Engine, scope: Scope, scheme: str, commune_code: str, months: int = 24) -> pd.DataFrame:
@@ -160,8 +176,9 @@ def commune_series(engine: Engine, scope: Scope, scheme: str, commune_code: str,
     return _read(engine, sql, {"s": scheme, "c": commune_code, "n": int(months), **params})
 
 
-def ehsa_categories(engine: Engine, scope: Scope, scheme: str, province_code: str) -> pd.DataFrame:
-    """One row per visible commune of the province: its emerging hot spot category and explanation."""
+def ehsa_categories(engine: Engine, scope: Scope, scheme: str, province_code: str | None) -> pd.DataFrame:
+    """One row per visible commune of the province (``None``: the country): its emerging hot spot
+    category and explanation."""
     _check_scheme(scheme)
     where, params = scope_communes_sql(scope, scheme, "r.commune_code")
     sql = f"""
@@ -169,7 +186,7 @@ def ehsa_categories(engine: Engine, scope: Scope, scheme: str, province_code: st
                r.n_periods, r.n_hot, r.n_cold, r.final_run, r.last_z, r.last_p, r.last_bin,
                r.window_start, r.window_end, r.priority_dialogue, r.as_of, r.run_id
         FROM ehsa_result r LEFT JOIN admin_unit u ON u.scheme = r.scheme AND u.code = r.commune_code
-        WHERE r.scheme = :s AND r.province_code = :p AND {where}
+        WHERE r.scheme = :s {"AND r.province_code = :p" if province_code else ""} AND {where}
         ORDER BY r.commune_code"""
     return _read(engine, sql, {"s": scheme, "p": province_code, **params})
 

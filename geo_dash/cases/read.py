@@ -199,8 +199,6 @@ def filtered_counts(engine: Engine, scope: Scope, *, scheme: str, province_code:
                                                     "last_day": last_day, **fparams, **sparams, **vparams})
 
 
-# Clustering starts above this many points (issue 6: "clustered above ~2,000 points").
-CLUSTER_ABOVE = 2000
 POINTS_LIMIT = 50_000
 
 

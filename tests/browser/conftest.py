@@ -10,8 +10,10 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -24,15 +26,20 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 def start_server(database_url: str, extra_env: dict | None = None):
     port = _free_port()
     env = {**os.environ, "GEO_DASH_DATABASE_URL": database_url, **(extra_env or {})}
+    # the server's log goes to a file: a pipe nobody reads fills up (64 KB of request lines) and the
+    # server then blocks on its next log write
+    log = tempfile.NamedTemporaryFile(prefix=f"geo_dash_serve_{port}_", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "geo_dash.cli", "serve", "--no-setup", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
+    log.close()
+    proc.log_path = Path(log.name)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"geo-dash serve exited: {proc.stdout.read()}")
+            raise RuntimeError(f"geo-dash serve exited: {Path(log.name).read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
                 if r.status == 200:
@@ -55,6 +62,7 @@ def served(database_url: str, extra_env: dict | None = None):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        proc.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

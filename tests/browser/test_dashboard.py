@@ -24,14 +24,16 @@ def test_indicator_change_restyles_without_geometry(analytics_server, page, test
     expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
     expect(page.locator("#month-label")).to_have_text("06/2025", timeout=20000)
     before = _fills(page)
-    with page.expect_response(lambda r: "_dash-update-component" in r.url and "hideout" in (r.request.post_data or "")) as info:
+    with page.expect_response(lambda r: "_dash-update-component" in r.url
+                              and "communes-style" in (r.request.post_data or "")) as info:
         page.get_by_role("textbox", name="Chỉ tiêu", exact=True).click()
         page.get_by_role("option", name="Khiếu kiện đông người").click()
     body = info.value.body()
-    assert len(body) < 60_000, f"a restyle answer should be small, got {len(body)} bytes"
+    assert len(body) < 8_000, f"a restyle answer should be small, got {len(body)} bytes"
     assert b"coordinates" not in body and b"MultiPolygon" not in body
-    payload = json.loads(body)["response"]["communes"]["hideout"]
-    assert len(payload["colors"]) == 119
+    payload = json.loads(body)["response"]["communes-style"]["data"]
+    assert len(payload["k"]) == 119 and len(payload["v"]) == 119  # one class and one value per commune
+    assert set(payload["k"]) <= set("0123456789-~") and payload["g"] == "legacy:45"
     page.wait_for_timeout(800)
     after = _fills(page)
     assert after != before

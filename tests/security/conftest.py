@@ -65,8 +65,8 @@ class Client:
                 key = f"{d['id']}.{d['property']}"
                 value = (values or {}).get(key)
                 cid = json.loads(d["id"]) if d["id"].startswith("{") else d["id"]
-                if isinstance(cid, dict) and isinstance(value, list):  # ALL wildcard: list of entries
-                    out.append(value)
+                if isinstance(cid, dict) and '["ALL"]' in d["id"]:  # ALL wildcard: a list of entries
+                    out.append(value if isinstance(value, list) else [])
                 else:
                     out.append({"id": cid, "property": d["property"], "value": value})
             return out

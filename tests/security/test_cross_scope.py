@@ -13,11 +13,12 @@ from tests.security.conftest import district_cases
 GRID = "..cases-grid.rowData...cases-count.children...cases-url.search.."
 FORM = '..{"form":["ALL"]}.value...form-case-id.data...form-title.children...form-history.children..'
 SAVE = "form-result.children"
-MAP = ("..communes.data...districts.data...map.viewport...counts.children...map-months.data...month-slider.max"
-       "...month-slider.value...month-slider.marks..")
+MAP = ("..communes.data...districts.data...map-bounds.data...counts.children...map-months.data...month-slider.max"
+       "...month-slider.value...month-slider.marks...district.data...district.style...drill-init.data"
+       "...map-footer.children..")
 COMMUNES = "..cases-commune.data...cases-commune.value.."
-RESTYLE = ("..communes.hideout...legend.children...month-label.children...map-url.search...map-footer.children"
-           "...layer-features.data..")
+RESTYLE = ("..communes-style.data...legend.children...month-label.children...map-view.data...layer-features.data..")
+POINTS = "..case-points.data...case-points.cluster...points-note.children.."
 STATE = {"cases-scheme.value": "legacy", "cases-province.value": "45", "cases-lang.data": "vi"}
 FORM_IDS = ["external_ref", "received_date", "kind", "category", "people_count", "status", "resolved_date",
             "deadline_date", "dialogue_dates", "handling_level", "project_name", "is_over_level", "is_complex",
@@ -114,6 +115,43 @@ def test_map_of_another_province_is_not_served(client_for):
     assert "Ba Đình" not in resp.get_data(as_text=True)
 
 
+def _drill_key(client) -> str:
+    return next(k for k in client.app.callback_map if "commune-panel.children" in k and "map-crumbs" in k)
+
+
+def test_drilling_into_the_other_districts_commune_shows_no_figures(client_for, probes):
+    officer = client_for("officer_vl")
+    key = _drill_key(officer)
+    state = {"scheme.value": "legacy", "province.value": "45", "lang.data": "vi", "map-bounds.data": None}
+    for commune in probes["other_communes"][:3]:
+        resp = officer.callback(key, {"communes.clickData": {"properties": {"code": commune}}, "district.value": ""},
+                                state, changed=["communes.clickData"])
+        assert resp.status_code == 200
+        body = resp.get_data(as_text=True)
+        panel = json.dumps(json.loads(body)["response"]["commune-panel"]["children"], ensure_ascii=False)
+        assert "ngoài địa bàn" in panel and "gd-kpi" not in panel and "panel-cases" not in panel
+        assert _leaks(body, probes["other_refs"]) == []
+    own = probes["own"][0]["commune_legacy"]
+    resp = officer.callback(key, {"communes.clickData": {"properties": {"code": own}}, "district.value": ""},
+                            state, changed=["communes.clickData"])
+    panel = json.dumps(json.loads(resp.get_data())["response"]["commune-panel"]["children"], ensure_ascii=False)
+    assert "gd-kpi" in panel and "panel-cases" in panel  # the officer's own commune: figures and case list
+
+
+def test_case_points_hold_only_the_officers_own_cases(client_for, probes):
+    officer = client_for("officer_vl")
+    resp = officer.callback(POINTS, {"points.checked": True, "month-slider.value": 0,
+                                     "map-months.data": ["2025-06"], "range.value": "12"},
+                            {"province.value": "45", "scheme.value": "legacy", "lang.data": "vi"})
+    features = json.loads(resp.get_data())["response"]["case-points"]["data"]["features"]
+    own_ids = {c["id"] for c in probes["own"]}
+    other_ids = {c["id"] for c in probes["other"]}
+    ids = {f["properties"]["id"] for f in features}
+    assert ids and ids <= own_ids and not ids & other_ids
+    assert all(set(f["properties"]) <= {"id", "commune", "category", "kind", "status", "received", "mass",
+                                        "over_level", "label", "cluster"} for f in features)  # nothing about people
+
+
 def test_the_2025_commune_group_scope(client_for, demo_engine):
     """An officer serving a group of 2025 communes sees the legacy cases that reached them, no others."""
     officer = client_for("officer_2025")
@@ -150,8 +188,13 @@ def test_fuzzed_callback_inputs_never_fail_or_leak(client_for, probes, commune, 
         officer.callback(MAP, {"province.value": province}, {"scheme.value": scheme, "lang.data": commune,
                                                              "map-url.search": case_id}),
         officer.callback(RESTYLE, {"indicator.value": commune, "month-slider.value": case_id,
-                                   "map-months.data": [scheme, "2025-01"], "map-selected.data": commune,
+                                   "map-months.data": [scheme, "2025-01"], "range.value": case_id,
+                                   "f-category.value": commune, "f-kind.value": [scheme], "f-status.value": province,
+                                   "f-mass.checked": case_id, "f-sonly.checked": True,
                                    "layer.value": scheme, "sensitive.checked": case_id},
+                         {"province.value": province, "scheme.value": scheme, "lang.data": "vi"}),
+        officer.callback(POINTS, {"points.checked": True, "month-slider.value": case_id,
+                                  "map-months.data": ["2025-01"], "range.value": "12", "f-category.value": commune},
                          {"province.value": province, "scheme.value": scheme, "lang.data": "vi"}),
     ):
         assert resp.status_code < 500, resp.get_data(as_text=True)[:300]

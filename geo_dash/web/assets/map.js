@@ -2,25 +2,63 @@
 // The polygons reach the browser once per province and scheme; a change of indicator, month or
 // filter sends only `hideout` = {colors: {code: "#hex"}, values: {code: label}, ehsa: {code: label},
 // hot: {code: true}, selected: code}, and these functions restyle the existing layers.
+// Client-side styling for dash-leaflet ({"variable": "geoDash.<name>"}).
+// The polygons reach the browser once per province (or the country) and scheme; each feature carries
+// its position `i` and its geometry key `g` ("<scheme>:<province>").  A change of indicator, month or
+// filter sends only the store `communes-style` = {g, k: one class character per feature ("0"-"9",
+// "-" no data, "~" hidden), pal: [colours], v: [values], s: "0101…" sensitive overlay, n: title, lang}
+// and `applyStyle` restyles the existing Leaflet layers in place (setStyle), never rebuilding them.
 window.geoDash = Object.assign({}, window.geoDash, {
     current: {},
-    communeStyle: function (feature, context) {
-        var h = (context && context.hideout) || {};
-        window.geoDash.current = h;
-        var code = feature.properties.code;
-        var selected = h.selected && code === h.selected;
-        var outside = feature.properties.in_scope === false;
-        var hot = h.hot && h.hot[code];
-        var sensitive = h.sensitive && h.sensitive[code];
-        var color = h.colors && h.colors[code];
-        return {
-            className: "gd-commune" + (hot ? " gd-hot" : "") + (sensitive ? " gd-sensitive" : ""),
-            color: selected ? "#000000" : hot ? "#7a0177" : sensitive ? "#0057b7" : "#4d5b6b",
-            weight: selected ? 4 : hot ? 3 : sensitive ? 2.5 : 0.8,
-            dashArray: hot && !selected ? "6 3" : sensitive && !selected ? "1 4" : null,
-            fillColor: outside ? "#f1f3f5" : (color || (h.colors ? "#d9d9d9" : "#dbe7f3")),
-            fillOpacity: outside ? 0.4 : 0.8,
+    layers: {},
+    _canvas: null,
+    canvas: function () {
+        if (!window.geoDash._canvas) { window.geoDash._canvas = L.canvas({ padding: 0.3, tolerance: 2 }); }
+        return window.geoDash._canvas;
+    },
+    styleFor: function (feature, h) {
+        var p = feature.properties, i = p.i;
+        var k = (h && h.k) ? h.k.charAt(i) : "";
+        var outside = p.in_scope === false;
+        var hot = p.hot === true;
+        var sensitive = h && h.s && h.s.charAt(i) === "1";
+        var hidden = k === "~";
+        var fill = outside ? "#f1f3f5" : hidden ? "#eceff1" :
+            (k >= "0" && k <= "9") ? h.pal[+k] : (h && h.k) ? "#d9d9d9" : "#dbe7f3";
+        var style = {
+            color: hot ? "#7a0177" : sensitive ? "#0057b7" : "#4d5b6b",
+            weight: hot ? 3 : sensitive ? 2.5 : 0.8,
+            dashArray: hot ? "6 3" : sensitive ? "1 4" : null,
+            fillColor: fill,
+            fillOpacity: outside ? 0.4 : hidden ? 0.35 : 0.8,
         };
+        if (p.g && p.g.slice(-3) === ":VN") {  // ~10,000 polygons: one canvas, hairlines
+            style.renderer = window.geoDash.canvas();
+            style.weight = hot ? 2 : 0.25;
+            if (!hot && !sensitive) { style.color = "#8a96a3"; }
+        }
+        return style;
+    },
+    communeStyle: function (feature, context) {
+        var h = (context && context.hideout && context.hideout.k) ? context.hideout : window.geoDash.current;
+        if (h && h.g && feature.properties.g && h.g !== feature.properties.g) { h = {}; }
+        var s = window.geoDash.styleFor(feature, h);
+        s.className = "gd-commune" + (feature.properties.hot ? " gd-hot" : "");
+        return s;
+    },
+    applyStyle: function (h) {
+        if (!h || !h.g) { return window.dash_clientside.no_update; }
+        window.geoDash.current = h;
+        window.geoDash.applied = (window.geoDash.applied || 0) + 1;  // read by the benchmark's repaint timer
+        var layers = window.geoDash.layers[h.g] || [];
+        for (var n = 0; n < layers.length; n++) {
+            var layer = layers[n];
+            if (layer) { layer.setStyle(window.geoDash.styleFor(layer.feature, h)); }
+        }
+        return h.g + "@" + (h.k || "").length;
+    },
+    outlineStyle: function () {
+        return { color: "#000000", weight: 4, fill: false, interactive: false, className: "gd-outline" };
     },
     featurePoint: function (feature, latlng) {
         return L.circleMarker(latlng, { radius: 8, color: "#000", weight: 1.5, fillColor: feature.properties.color || "#E69F00", fillOpacity: 0.9, className: "gd-feature" });
@@ -35,16 +73,56 @@ window.geoDash = Object.assign({}, window.geoDash, {
             return div;
         }, { sticky: true });
     },
+    casePoint: function (feature, latlng) {
+        var p = feature.properties;
+        return L.circleMarker(latlng, { radius: 5, color: "#1b1b1b", weight: 1, fillColor: p.mass ? "#d55e00" : "#0072b2", fillOpacity: 0.9, className: "gd-case-point" });
+    },
+    caseCluster: function (feature, latlng) {
+        var n = feature.properties.point_count_abbreviated;
+        var size = feature.properties.point_count >= 1000 ? 48 : feature.properties.point_count >= 100 ? 40 : 32;
+        var icon = L.divIcon({ html: "<span>" + String(n).replace(/[^0-9.k]/g, "") + "</span>", className: "gd-cluster", iconSize: L.point(size, size) });
+        return L.marker(latlng, { icon: icon, keyboard: false });
+    },
+    caseTooltip: function (feature, layer) {
+        if (feature.properties.cluster) { return; }
+        layer.bindTooltip(function () {
+            var div = document.createElement("div");
+            div.textContent = feature.properties.label || "";
+            return div;
+        });
+    },
+    compareTooltip: function (feature, layer) {
+        layer.bindTooltip(function () {
+            var div = document.createElement("div");
+            var el = document.createElement("strong");
+            el.textContent = feature.properties.tooltip;
+            div.appendChild(el);
+            return div;
+        }, { sticky: true });
+    },
     districtStyle: function (feature, context) {
-        return { className: "gd-district", color: "#1b2a3a", weight: 2.4, fill: false, interactive: false };
+        var national = feature.properties.level === "province";
+        return { className: "gd-district", color: "#1b2a3a", weight: national ? 1.6 : 2.4, fill: false, interactive: false };
+    },
+    number: function (v, lang) {
+        if (v === null || v === undefined) { return "—"; }
+        if (typeof v !== "number") { return String(v); }
+        return new Intl.NumberFormat(lang === "en" ? "en-GB" : "vi-VN", { maximumFractionDigits: 1 }).format(v);
     },
     communeTooltip: function (feature, layer, context) {
+        var p = feature.properties;
+        if (p.g) {
+            var reg = window.geoDash.layers;
+            if (!reg[p.g] || p.i === 0) { reg[p.g] = []; }
+            reg[p.g][p.i] = layer;
+        }
         layer.bindTooltip(function () {
             var h = window.geoDash.current || {};
-            var p = feature.properties, code = p.code;
             var lines = [p.tooltip];
-            if (h.values && h.values[code] !== undefined) { lines.push((h.indicator || "") + ": " + h.values[code]); }
-            if (h.ehsa && h.ehsa[code]) { lines.push(h.ehsa[code]); }
+            if (h.v && h.g === p.g && h.k && h.k.charAt(p.i) !== "~") {
+                lines.push((h.n || "") + ": " + window.geoDash.number(h.v[p.i], h.lang));
+            }
+            if (p.ehsa) { lines.push(p.ehsa); }
             var div = document.createElement("div");
             lines.forEach(function (t, i) {
                 var el = document.createElement(i === 0 ? "strong" : "div");
@@ -72,6 +150,34 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         clock: function () {
             var d = new Date(), p = function (n) { return (n < 10 ? "0" : "") + n; };
             return p(d.getHours()) + ":" + p(d.getMinutes()) + " · " + p(d.getDate()) + "/" + p(d.getMonth() + 1) + "/" + d.getFullYear();
+        },
+    },
+});
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    geoDashMap: {
+        apply: function (h) { return window.geoDash.applyStyle(h); },
+        // The whole view in the URL: the server's view parameters, the drill-down and the map position.
+        url: function (view, selected, district, center, zoom) {
+            var viewport = { center: center, zoom: zoom };
+            var q = new URLSearchParams();
+            var v = view || {};
+            var order = ["scheme", "province", "district", "commune", "indicator", "month", "range", "layer", "category",
+                "kind", "status", "mass", "over", "sonly", "sensitive", "points", "at", "lang"];
+            var extra = {};
+            if (district) { extra.district = district; }
+            if (selected) { extra.commune = selected; }
+            if (viewport && viewport.center && viewport.zoom !== undefined) {
+                var c = viewport.center, lat = Array.isArray(c) ? c[0] : c.lat, lng = Array.isArray(c) ? c[1] : c.lng;
+                if (typeof lat === "number" && typeof lng === "number") {
+                    extra.at = lat.toFixed(4) + "," + lng.toFixed(4) + "," + (Math.round(viewport.zoom * 100) / 100);
+                }
+            }
+            order.forEach(function (key) {
+                var value = extra[key] !== undefined ? extra[key] : v[key];
+                if (key === "district" || key === "commune") { value = extra[key]; }
+                if (value !== undefined && value !== null && value !== "") { q.set(key, value); }
+            });
+            return "?" + q.toString();
         },
     },
 });

@@ -36,6 +36,7 @@ def parse_state(query: dict | str | None) -> dict:
         "scheme": scheme,
         "province": valid.province(query.get("province")) or DEFAULT_PROVINCE[scheme],
         "commune": valid.commune(query.get("commune")),
+        "case": valid.row_id(query.get("case")),
         "lang": valid.lang(query.get("lang")),
     }
 
@@ -118,6 +119,7 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
     return html.Div(className="gd-cases", children=[
         dcc.Location(id="cases-url", refresh=False),
         dcc.Store(id="cases-lang", data=lang),
+        dcc.Store(id="cases-open", data=state.get("case")),  # a case to open in the form (links from the map)
         html.Div([
             html.H2(t("cases.title", lang)),
             dmc.Group([
@@ -231,14 +233,16 @@ def register_callbacks(app, engine) -> None:
     @app.callback(
         Output({"form": ALL}, "value"), Output("form-case-id", "data"), Output("form-title", "children"),
         Output("form-history", "children"),
-        Input("cases-grid", "selectedRows"), Input("form-new", "n_clicks"),
+        Input("cases-grid", "selectedRows"), Input("form-new", "n_clicks"), Input("cases-open", "data"),
         State({"form": ALL}, "id"), State("cases-lang", "data"),
-        prevent_initial_call=True,
     )
-    def load_case(selected, _new, ids, lang):
+    def load_case(selected, _new, opened, ids, lang):
         lang = valid.lang(lang)
         ids = [i for i in ids or [] if isinstance(i, dict) and i.get("form") in FORM_IDS]
-        case_id = valid.selected_id(selected)
+        if ctx.triggered_id is None and valid.row_id(opened) is None:  # page load without ?case=
+            return [no_update] * len(ids), no_update, no_update, no_update
+        opening = ctx.triggered_id in (None, "cases-open")
+        case_id = valid.row_id(opened) if opening else valid.selected_id(selected)
         if ctx.triggered_id == "form-new" or case_id is None:
             values = {"status": "tiep_nhan"}
             return [values.get(i["form"]) for i in ids], None, t("cases.new", lang), []
