@@ -6,7 +6,9 @@ COPY pyproject.toml README.md ./
 COPY geo_dash ./geo_dash
 COPY data ./data
 COPY layers ./layers
-RUN pip install . && useradd --system --home /app geodash
+COPY walls ./walls
+# editable: the package finds data/, layers/ and walls/ beside it in /app (not in site-packages)
+RUN pip install -e . && useradd --system --home /app geodash
 USER geodash
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
