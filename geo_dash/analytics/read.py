@@ -30,7 +30,7 @@ from geo_dash.security.scope import Scope
 __all__ = [
     "scope_communes_sql",
     "cube_values",
-    "indicator_all_months",
+    "indicator_quantiles",
     "commune_series",
     "ehsa_categories",
     "top_hotspots",
@@ -145,17 +145,22 @@ def cube_values(
     return _read(engine, sql, {"s": scheme, "p": province_code, "first": first, "last": last, **params, **fparams})
 
 
-def indicator_all_months(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None,
-                         indicator: str) -> pd.Series:
-    """Every month's value of one indicator for the province's (``None``: the country's) visible
-    communes — what a map's classes are fixed on, so colours mean the same in every month."""
+def indicator_quantiles(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None,
+                        indicator: str, n: int = 101) -> list[float]:
+    """``n`` evenly spaced quantiles (0 … 1) of one indicator over every month and visible commune of
+    the province (``None``: the country) — what a map's classes are fixed on, so colours mean the
+    same in every month.  Computed in PostgreSQL: the country's ~700,000 cube cells never leave it."""
     _check_scheme(scheme)
     if indicator not in INDICATORS:
         raise ValueError(f"unknown indicator {indicator!r}; known: {sorted(INDICATORS)}")
     where, params = scope_communes_sql(scope, scheme, "r.commune_code")
     prov = "AND r.province_code = :p" if province_code else ""
-    sql = f"SELECT r.{indicator} AS value FROM cube_month r WHERE r.scheme = :s {prov} AND {where}"
-    return _read(engine, sql, {"s": scheme, "p": province_code, **params})["value"]
+    sql = f"""SELECT percentile_cont(CAST(:fractions AS float8[])) WITHIN GROUP (ORDER BY r.{indicator})
+              FROM cube_month r WHERE r.scheme = :s {prov} AND r.{indicator} IS NOT NULL AND {where}"""
+    fractions = [i / (n - 1) for i in range(n)]
+    with engine.connect() as conn:
+        values = conn.execute(text(sql), {"s": scheme, "p": province_code, "fractions": fractions, **params}).scalar()
+    return [float(v) for v in values or []]
 
 
 def commune_series(engine: Engine, scope: Scope, scheme: str, commune_code: str, months: int = 24) -> pd.DataFrame:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from urllib.parse import urlencode
 
@@ -229,13 +230,25 @@ def _geometry(engine, scheme: str, province: str, lang: str) -> dict:
             "order": [f["properties"]["code"] for f in features]}
 
 
+_order_cache: dict[tuple, tuple[float, list[str]]] = {}
+ORDER_TTL_S = 60.0  # boundaries change with a new load only; a minute of staleness at most
+
+
 def _order(engine, scheme: str, province: str) -> list[str]:
-    """The communes in feature order (as :func:`_geometry` numbers them)."""
+    """The communes in feature order (as :func:`_geometry` numbers them), cached for a minute."""
+    key = (str(engine.url), scheme, province)
+    hit = _order_cache.get(key)
+    if hit and time.monotonic() - hit[0] < ORDER_TTL_S:
+        return hit[1]
     prov = "" if province == NATIONAL else "AND province_code = :p"
     with engine.connect() as conn:
-        return list(conn.execute(text(f"""SELECT code FROM admin_unit WHERE scheme = :s AND level = 'commune' {prov}
-                                          AND geom_display IS NOT NULL ORDER BY code"""),
-                                 {"s": scheme, "p": province}).scalars())
+        codes = list(conn.execute(text(f"""SELECT code FROM admin_unit WHERE scheme = :s AND level = 'commune' {prov}
+                                           AND geom_display IS NOT NULL ORDER BY code"""),
+                                  {"s": scheme, "p": province}).scalars())
+    if len(_order_cache) > 512:
+        _order_cache.clear()
+    _order_cache[key] = (time.monotonic(), codes)
+    return codes
 
 
 def _visible(engine, scheme: str, code: str) -> bool:
@@ -271,21 +284,22 @@ def _crumbs(engine, scheme: str, province: str | None, district: str | None, com
 
 
 # --------------------------------------------------------------------------- classes and legend
-def _breaks(engine, scheme: str, province: str, indicator: str) -> list[float] | None:
+def _breaks(engine, scheme: str, province: str, indicator: str, run: dict | None) -> list[float] | None:
     """Class breaks fixed over every month of the cube for this province and indicator (cached per
-    analytics run): natural breaks for the intensity, quantiles otherwise."""
-    run = analytics.latest_run(engine, scheme)
+    analytics run): natural breaks of the pooled values' quantiles for the intensity, quintiles otherwise."""
     key = (str(engine.url), scheme, province, indicator, run["id"] if run else None, active_scope())
     if key not in _breaks_cache:
-        pooled = analytics.indicator_all_months(engine, active_scope(), scheme=scheme,
-                                                province_code=_province_arg(province), indicator=indicator)
-        y = thinned(pooled.to_numpy(dtype=float))
-        if len(y) == 0:
+        y = analytics.indicator_quantiles(engine, active_scope(), scheme=scheme, province_code=_province_arg(province),
+                                          indicator=indicator)
+        if not y:
             return None
-        classes = classify_numeric(y, "fisher_jenks" if indicator == "intensity" else "quantiles", k=5)
+        if indicator == "intensity":
+            bins = classify_numeric(y, "fisher_jenks", k=5).bins
+        else:
+            bins = classify_numeric(y, "quantiles", k=5).bins
         if len(_breaks_cache) > 256:
             _breaks_cache.clear()
-        _breaks_cache[key] = classes.bins
+        _breaks_cache[key] = bins
     return _breaks_cache[key]
 
 
@@ -649,6 +663,7 @@ def register_callbacks(app, engine) -> None:
             hideout, legend, features = _layer_view(engine, layer_id, scheme, province, last, overlay, lang, order)
             return hideout, legend, period_text if last else "", view_params(state), features
         notes = []
+        run = analytics.latest_run(engine, scheme)
         if filters:
             values = cases_read.filtered_counts(engine, scope, scheme=scheme, province_code=_province_arg(province),
                                                 first=first, last=last, filters=filters)
@@ -659,7 +674,7 @@ def register_callbacks(app, engine) -> None:
             values = analytics.cube_values(engine, scope, scheme=scheme, province_code=_province_arg(province),
                                            months=(first, last), indicator=indicator)
             title = t(f"indicator.{indicator}", lang)
-            bins = _breaks(engine, scheme, province, indicator) if span == 1 else None
+            bins = _breaks(engine, scheme, province, indicator, run) if span == 1 else None
             if bins:
                 notes.append(t("map.pooled", lang))
         hidden = set(order) - flagged if sonly is True else set()
@@ -674,7 +689,6 @@ def register_callbacks(app, engine) -> None:
         no_data = int((classes.class_of < 0).sum())
         if scope.everything:  # communes of provinces nobody imported cases for have no cube rows: no data
             no_data += len(set(order) - set(values["commune_code"]) - hidden)
-        run = analytics.latest_run(engine, scheme)
         return (hideout, _legend(classes, title, no_data, period_text, notes, run, lang), period_text,
                 view_params(state), EMPTY)
 
@@ -761,7 +775,8 @@ def register_callbacks(app, engine) -> None:
         index = index if isinstance(index, int) and 0 <= index < len(months) else len(months) - 1
         values = analytics.cube_values(engine, active_scope(), scheme=scheme, province_code=_province_arg(province),
                                        month=other, indicator=indicator)
-        classes = _classify(values["value"], _breaks(engine, scheme, province, indicator))
+        classes = _classify(values["value"], _breaks(engine, scheme, province, indicator,
+                                                     analytics.latest_run(engine, scheme)))
         order = _order(engine, scheme, province)
         hideout = {"k": class_string(order, dict(zip(values["commune_code"], (int(k) for k in classes.class_of)))),
                    "pal": classes.colors, "v": value_list(order, dict(zip(values["commune_code"], values["value"]))),
