@@ -52,7 +52,7 @@ from geo_dash.analytics.cube import add_months, month_start
 from geo_dash.analytics.refresh import HOT_CATEGORIES
 from geo_dash.boundaries import read as boundaries
 from geo_dash.exports import manifest as mf
-from geo_dash.layers.classify import classify_numeric
+from geo_dash.layers.classify import indicator_classes
 from geo_dash.security.audit import audit
 from geo_dash.security.context import scope_json
 from geo_dash.security.scope import ALL, Scope, parse_scope_spec, scope_from_rows
@@ -103,9 +103,8 @@ def month_of(value) -> dt.date:
 
 
 def map_classes(indicator: str, values):
-    """The map page's classification of an indicator (fisher_jenks for intensity, else quantiles; 5 YlOrRd)."""
-    return classify_numeric(values, "fisher_jenks" if indicator == "intensity" else "quantiles", k=5,
-                            palette="YlOrRd")
+    """The map page's classification of one month of an indicator (:func:`indicator_classes`)."""
+    return indicator_classes(values, indicator)
 
 
 def scope_key(scope: Scope) -> str:

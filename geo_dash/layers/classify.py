@@ -281,3 +281,29 @@ def classify_categorical(values, categories: list[dict], palette: str | list[str
     counts = [int((class_arr == i).sum()) for i in range(len(cats))]
     return Classes("categorical", out_colors, labels_vi, labels_en, counts, values=cats, class_of=class_arr,
                    scheme="categorical")
+
+
+def thinned(values, n: int = 101) -> np.ndarray:
+    """At most ``n`` evenly spaced quantiles of ``values`` (NaN dropped): what natural breaks are computed
+    on, so a province's or the country's classes take milliseconds (Fisher-Jenks is O(k·n²))."""
+    y = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").dropna().to_numpy(dtype=float)
+    if len(y) <= n:
+        return y
+    return np.quantile(y, np.linspace(0, 1, n))
+
+
+def indicator_classes(values, indicator: str, bins: list[float] | None = None) -> Classes:
+    """The map's classes of a grievance indicator (the map page and the snapshots use this one rule).
+
+    ``bins`` given (e.g. fixed over every month): those breaks.  Otherwise five classes of these values —
+    natural breaks (Fisher-Jenks on at most 101 of their quantiles) for the intensity and for counts of
+    filtered cases (``indicator="filtered"``: mostly zeros, where quintiles collapse), quintiles for the
+    other indicators.  Palette YlOrRd.
+    """
+    if not bins:
+        y = thinned(values)
+        if len(y) and indicator in ("intensity", "filtered"):
+            bins = classify_numeric(y, "fisher_jenks", k=5).bins
+        else:
+            return classify_numeric(values, "quantiles", k=5, palette="YlOrRd")
+    return classify_numeric(values, "user_defined", bins=bins, palette="YlOrRd")

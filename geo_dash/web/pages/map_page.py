@@ -34,14 +34,14 @@ from geo_dash.cases.vocab import CATEGORIES, KINDS, STATUSES, label
 from geo_dash.config import Settings
 from geo_dash.layers import data as layer_data
 from geo_dash.layers import registry
-from geo_dash.layers.classify import NO_DATA_COLOR, classify_numeric, fmt_number
+from geo_dash.layers.classify import NO_DATA_COLOR, fmt_number, indicator_classes
 from geo_dash.layers.sensitivity import sensitive_areas
 from geo_dash.security.context import active_scope, current_user
 from geo_dash.web import validate as valid
 from geo_dash.web.i18n import t
 from geo_dash.web.pages.map_view import (
     DEFAULT_PROVINCE, HOT, INDICATORS, NATIONAL, RANGES, class_string, flag_string, fmt_month, month_of,
-    parse_state as _parse_state, province_value, thinned, value_list, view_params,
+    parse_state as _parse_state, province_value, value_list, view_params,
 )
 
 EMPTY = {"type": "FeatureCollection", "features": []}
@@ -293,24 +293,11 @@ def _breaks(engine, scheme: str, province: str, indicator: str, run: dict | None
                                           indicator=indicator)
         if not y:
             return None
-        if indicator == "intensity":
-            bins = classify_numeric(y, "fisher_jenks", k=5).bins
-        else:
-            bins = classify_numeric(y, "quantiles", k=5).bins
+        bins = indicator_classes(y, indicator).bins
         if len(_breaks_cache) > 256:
             _breaks_cache.clear()
         _breaks_cache[key] = bins
     return _breaks_cache[key]
-
-
-def _classify(values, bins: list[float] | None):
-    """Classes on fixed ``bins``, or natural breaks of these values (computed on their quantiles)."""
-    if not bins:
-        y = thinned(values)
-        bins = classify_numeric(y, "fisher_jenks", k=5).bins if len(y) else None
-    if not bins:
-        return classify_numeric(values, "quantiles", k=5, palette="YlOrRd")
-    return classify_numeric(values, "user_defined", bins=bins, palette="YlOrRd")
 
 
 def _legend(classes, title: str, no_data: int, period: str, notes: list[str], run: dict | None, lang: str) -> list:
@@ -681,7 +668,7 @@ def register_callbacks(app, engine) -> None:
         if hidden:
             notes.append(t("map.sensitive_only_note", lang))
             values = values[~values["commune_code"].isin(hidden)]
-        classes = _classify(values["value"], bins)
+        classes = indicator_classes(values["value"], "filtered" if filters else indicator, bins)
         class_of = dict(zip(values["commune_code"], (int(k) for k in classes.class_of)))
         hideout = {"g": f"{scheme}:{province}", "k": class_string(order, class_of, hidden), "pal": classes.colors,
                    "v": value_list(order, dict(zip(values["commune_code"], values["value"]))),
@@ -775,8 +762,8 @@ def register_callbacks(app, engine) -> None:
         index = index if isinstance(index, int) and 0 <= index < len(months) else len(months) - 1
         values = analytics.cube_values(engine, active_scope(), scheme=scheme, province_code=_province_arg(province),
                                        month=other, indicator=indicator)
-        classes = _classify(values["value"], _breaks(engine, scheme, province, indicator,
-                                                     analytics.latest_run(engine, scheme)))
+        classes = indicator_classes(values["value"], indicator,
+                                    _breaks(engine, scheme, province, indicator, analytics.latest_run(engine, scheme)))
         order = _order(engine, scheme, province)
         hideout = {"k": class_string(order, dict(zip(values["commune_code"], (int(k) for k in classes.class_of)))),
                    "pal": classes.colors, "v": value_list(order, dict(zip(values["commune_code"], values["value"]))),

@@ -19,8 +19,6 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
-import numpy as np
-
 from geo_dash.cases.read import clean_filters
 from geo_dash.web import validate as valid
 
@@ -151,12 +149,3 @@ def value_list(order: list[str], values: dict[str, float], digits: int = 1) -> l
 
 def flag_string(order: list[str], flagged) -> str:
     return "".join("1" if code in flagged else "0" for code in order) if flagged else ""
-
-
-def thinned(values, n: int = 100) -> np.ndarray:
-    """At most ``n`` evenly spaced quantiles of ``values``: what natural breaks are computed on, so a
-    province's or the country's classes take milliseconds (mapclassify's Fisher-Jenks is O(k·n²))."""
-    y = np.asarray([v for v in values if v == v], dtype=float)
-    if len(y) <= n:
-        return y
-    return np.quantile(y, np.linspace(0, 1, n))
