@@ -170,3 +170,15 @@ def test_commune_panel_lists_the_communes_cases_and_links_to_their_form(analytic
     link.click()
     expect(page).to_have_url(re.compile(r"/cases\?"), timeout=15000)
     expect(page.locator("#form-title")).to_contain_text(first["external_ref"], timeout=15000)
+
+
+def test_an_alert_opens_its_commune_on_the_map(analytics_server, page, engine):
+    login(page, analytics_server)
+    page.goto(analytics_server + "/alerts?scheme=legacy&province=49")
+    link = page.locator("#alerts-grid .ag-row a").first
+    expect(link).to_be_visible(timeout=20000)
+    name = link.inner_text()
+    link.click()
+    expect(page).to_have_url(re.compile(r"/\?.*commune=\d{5}"), timeout=15000)
+    expect(page.locator("#panel-title")).to_contain_text(name, timeout=20000)
+    expect(page.locator(".gd-crumb-current")).to_have_text(name, timeout=10000)

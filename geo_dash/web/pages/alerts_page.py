@@ -31,7 +31,8 @@ def _rows(engine, scheme: str, province: str | None, lang: str) -> list[dict]:
         rows.append({
             "priority": "⚑ " + t("wall.priority", lang) if r["priority_dialogue"] else "",
             "severity": t(f"alerts.severity.{r['severity']}", lang),
-            "commune": f"[{r['name']}](/?{urlencode({'scheme': scheme, 'province': r['province_code'], 'lang': lang})})",
+            # opens the map on the commune: zoomed, outlined, its panel open
+            "commune": f"[{r['name']}](/?{urlencode({'scheme': scheme, 'province': r['province_code'], **({'district': r['district_code']} if r.get('district_code') and scheme == 'legacy' else {}), 'commune': r['commune_code'], 'lang': lang})})",
             "cases": f"[{t('nav.cases', lang)}](/cases?{urlencode({'scheme': scheme, 'province': r['province_code'], 'commune': r['commune_code'], 'lang': lang})})",
             "rule": r["rule_id"],
             # the rules speak of the commune by code; people read its name
