@@ -534,7 +534,8 @@ def markdown(res: dict) -> str:
     L = [f"# geo_dash benchmarks — {res['cases_requested']:,} cases requested ({res['date']})", "",
          f"{res['cpu_count']} CPUs ({res['machine']}), Python {v['python']}, PostgreSQL {v['postgresql']}, "
          f"Dash {v['dash']}, geopandas {v['geopandas']}, esda {v['esda']}, folium {v['folium']}, "
-         f"Chromium {res.get('first_paint', {}).get('browser', '—')}. Scope: {res['scope']}"
+         f"Chromium {next((fp.get('browser') for fp in res.get('first_paint', {}).values() if fp.get('browser')), '—')}. "
+         f"Scope: {res['scope']}"
          f"{' (quick: fewer repetitions)' if res['quick'] else ''}. Latencies: median (min, p95) over n repetitions "
          "after warm-up.", "",
          "| what | geo_dash | baseline | ratio | target |", "|---|---|---|---|---|"]
@@ -625,7 +626,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--users", type=int, default=0, help="concurrent users for the load step (0 = skip; e.g. 50)")
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--markdown-only", type=Path, default=None, metavar="RESULTS_JSON",
+                    help="only rewrite results.md beside an existing results.json")
     args = ap.parse_args(argv)
+    if args.markdown_only:
+        res = json.loads(args.markdown_only.read_text())
+        args.markdown_only.with_name("results.md").write_text(markdown(res))
+        return 0
     reps = 5 if args.quick else 20
     sweeps = 2 if args.quick else 5
     base_reps, base_nat = (3, 1) if args.quick else (10, 3)
