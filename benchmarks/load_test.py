@@ -44,7 +44,7 @@ from geo_dash.security.users import add_user  # noqa: E402
 PASSWORD = "Mat-khau-tai-thu-1"
 MAP = ("..communes.data...districts.data...map-bounds.data...counts.children...map-months.data...month-slider.max"
        "...month-slider.value...month-slider.marks...district.data...district.style...drill-init.data"
-       "...map-footer.children..")
+       "..")
 GRID = "..cases-grid.rowData...cases-count.children...cases-url.search.."
 PROVINCES = ["45", "49", "54", "58", "24"]
 COMMUNES = ["19741", "19369", "19396", "19498", "19603", "19495"]

@@ -102,6 +102,7 @@ def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str |
         row = conn.execute(text(f"""
             SELECT count(*) FILTER (WHERE u.geom IS NULL) AS no_polygon,
                    count(*) FILTER (WHERE c.location IS NOT NULL AND u.geom IS NOT NULL
+                                    AND NOT ST_Intersects(u.geom, c.location)  -- cheap: most points are inside
                                     AND NOT ST_DWithin(geography(u.geom), geography(c.location), 100)) AS outside,
                    count(*) AS total
             FROM grievance_case c JOIN admin_unit u ON u.scheme = :s AND u.code = c.{commune}

@@ -15,7 +15,7 @@ FORM = '..{"form":["ALL"]}.value...form-case-id.data...form-title.children...for
 SAVE = "form-result.children"
 MAP = ("..communes.data...districts.data...map-bounds.data...counts.children...map-months.data...month-slider.max"
        "...month-slider.value...month-slider.marks...district.data...district.style...drill-init.data"
-       "...map-footer.children..")
+       "..")
 COMMUNES = "..cases-commune.data...cases-commune.value.."
 RESTYLE = ("..communes-style.data...legend.children...month-label.children...map-view.data...layer-features.data..")
 POINTS = "..case-points.data...case-points.cluster...points-note.children.."

@@ -209,6 +209,9 @@ def _province_arg(province: str | None) -> str | None:
     return None if province == NATIONAL else province
 
 
+PAGE_PROPERTIES = ("code", "tooltip", "in_scope")
+
+
 def _geometry(engine, scheme: str, province: str, lang: str) -> dict:
     """Polygons once per scope: each feature carries its position ``i`` and its EHSA category."""
     scope = active_scope()
@@ -220,7 +223,8 @@ def _geometry(engine, scheme: str, province: str, lang: str) -> dict:
     features, key = [], f"{scheme}:{province}"
     for i, f in enumerate(geo["communes"]["features"]):
         code = f["properties"]["code"]
-        props = {**f["properties"], "i": i, "g": key}
+        # what the page uses, no more (10,000 national features × every extra property is megabytes)
+        props = {k: f["properties"][k] for k in PAGE_PROPERTIES} | {"i": i, "g": key}
         if code in names:
             props["ehsa"] = names[code]
         if code in hot:
@@ -512,14 +516,13 @@ def register_callbacks(app, engine) -> None:
         Output("counts", "children"), Output("map-months", "data"),
         Output("month-slider", "max"), Output("month-slider", "value"), Output("month-slider", "marks"),
         Output("district", "data"), Output("district", "style"), Output("drill-init", "data"),
-        Output("map-footer", "children"),
         Input("province", "value"), State("scheme", "value"), State("lang", "data"), State("map-url", "search"),
     )
     def show_province(province, scheme, lang, search):
         """Geometry: once per province (or the country) and scheme."""
         province, scheme, lang = province_value(province), valid.scheme(scheme), valid.lang(lang)
         if not province or province not in {o["value"] for o in _province_options(engine, scheme, lang)}:
-            return (no_update,) * 12
+            return (no_update,) * 11
         geo = _geometry(engine, scheme, province, lang)
         n_communes = len(geo["communes"]["features"])
         if scheme == "legacy" and province != NATIONAL:
@@ -534,13 +537,22 @@ def register_callbacks(app, engine) -> None:
         same = wanted["province"] == province and wanted["scheme"] == scheme  # the URL's drill-down applies
         init = {"province": province, "district": wanted["district"] if same else None,
                 "commune": wanted["commune"] if same else None, "at": wanted["at"] if same else None}
+        return (geo["communes"], geo["districts"] or EMPTY, geo["bounds"], counts, months,
+                max(len(months) - 1, 0), index, marks, districts, {} if districts else {"display": "none"}, init)
+
+    @app.callback(
+        Output("map-footer", "children"),
+        Input("map-bounds", "data"), State("province", "value"), State("scheme", "value"), State("lang", "data"),
+    )
+    def footer(_bounds, province, scheme, lang):
+        """Sources, data-as-of and the data-quality note — after the map is drawn (it counts every case)."""
+        province, scheme, lang = province_value(province), valid.scheme(scheme), valid.lang(lang)
+        if not province:
+            return t("map.source", lang)
         run = analytics.latest_run(engine, scheme)
         quality = cases_read.data_quality(engine, active_scope(), scheme, _province_arg(province))
-        footer = (f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
-                  f" · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}")
-        return (geo["communes"], geo["districts"] or EMPTY, geo["bounds"], counts, months,
-                max(len(months) - 1, 0), index, marks, districts, {} if districts else {"display": "none"}, init,
-                footer)
+        return (f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
+                f" · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}")
 
     @app.callback(
         Output("map", "viewport"), Output("map-selected", "data"), Output("district", "value"),
