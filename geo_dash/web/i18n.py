@@ -103,6 +103,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "map.district": {"vi": "Quận / huyện", "en": "District"},
     "map.district.all": {"vi": "— Cả tỉnh —", "en": "— Whole province —"},
     "map.national": {"vi": "— Toàn quốc —", "en": "— Whole country —"},
+    "map.commune_search": {"vi": "Tìm xã, phường…", "en": "Find a commune…"},
     "map.crumbs": {"vi": "Cấp đang xem", "en": "Where you are"},
     "crumb.country": {"vi": "Việt Nam", "en": "Viet Nam"},
     "map.range": {"vi": "Khoảng thời gian", "en": "Period"},

@@ -182,3 +182,18 @@ def test_an_alert_opens_its_commune_on_the_map(analytics_server, page, engine):
     expect(page).to_have_url(re.compile(r"/\?.*commune=\d{5}"), timeout=15000)
     expect(page.locator("#panel-title")).to_contain_text(name, timeout=20000)
     expect(page.locator(".gd-crumb-current")).to_have_text(name, timeout=10000)
+
+
+def test_a_commune_can_be_found_by_keyboard_without_diacritics(analytics_server, page):
+    login(page, analytics_server)
+    page.goto(analytics_server + "/?scheme=legacy&province=45")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
+    box = page.get_by_role("textbox", name="Tìm xã, phường…")
+    box.focus()
+    page.keyboard.type("hai khe")
+    expect(page.get_by_role("option", name=re.compile("^Xã Hải Khê"))).to_be_visible(timeout=10000)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#panel-title")).to_contain_text("Xã Hải Khê", timeout=15000)
+    expect(page).to_have_url(re.compile(r"commune=19741"), timeout=10000)
+    expect(page.locator(".gd-crumb-current")).to_have_text("Xã Hải Khê")

@@ -170,6 +170,10 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
         ]),
         html.Div(className="gd-toolbar", children=[
             html.Nav(id="map-crumbs", className="gd-crumbs", **{"aria-label": t("map.crumbs", lang)}),
+            dmc.Select(id="commune-search", data=[], value=None, searchable=True, clearable=False, w=280, size="sm",
+                       placeholder=t("map.commune_search", lang), filter={"function": "foldFilter"},
+                       nothingFoundMessage=t("map.nothing_found", lang), limit=50,
+                       **{"aria-label": t("map.commune_search", lang)}),
             dmc.Switch(id="sensitive", label=t("map.sensitive", lang), checked=state["sensitive"], size="sm"),
             dmc.Switch(id="points", label=t("map.points", lang), checked=state["points"], size="sm"),
             dmc.Switch(id="compare", label=t("map.compare", lang), checked=False, size="sm"),
@@ -555,17 +559,33 @@ def register_callbacks(app, engine) -> None:
                 f" · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}")
 
     @app.callback(
+        Output("commune-search", "data"), Output("commune-search", "style"),
+        Input("province", "value"), State("scheme", "value"),
+    )
+    def commune_options(province, scheme):
+        """The province's communes for the picker (diacritic-insensitive search); none for the country."""
+        province, scheme = province_value(province), valid.scheme(scheme)
+        if not province or province == NATIONAL:
+            return [], {"display": "none"}
+        return cases_read.communes_for_select(engine, scheme, province, active_scope()), {}
+
+    @app.callback(
         Output("map", "viewport"), Output("map-selected", "data"), Output("district", "value"),
         Output("commune-panel", "children"), Output("commune-outline", "data"), Output("map-crumbs", "children"),
-        Output("province", "value", allow_duplicate=True),
+        Output("province", "value", allow_duplicate=True), Output("commune-search", "value"),
         Input("drill-init", "data"), Input("communes", "clickData"), Input("district", "value"),
-        Input({"type": "gd-crumb", "level": ALL}, "n_clicks"),
+        Input({"type": "gd-crumb", "level": ALL}, "n_clicks"), Input("commune-search", "value"),
         State("map-bounds", "data"), State("scheme", "value"), State("province", "value"), State("lang", "data"),
         State("map-selected", "data"),
         prevent_initial_call=True,
     )
-    def drill(init, click, district, _crumbs_clicks, bounds, scheme, province, lang, selected):
-        """Country → province → district → commune: zoom, select, breadcrumbs, panel."""
+    def drill(init, click, district, crumbs_clicks, search, bounds, scheme, province, lang, selected):
+        """Country → province → district → commune: zoom, select, breadcrumbs, panel (and the commune
+        picker, the keyboard's way to a commune, shows the selection)."""
+        out = _drill(init, click, district, crumbs_clicks, search, bounds, scheme, province, lang, selected)
+        return (*out, out[1])
+
+    def _drill(init, click, district, _crumbs_clicks, search, bounds, scheme, province, lang, selected):
         scheme, province, lang = valid.scheme(scheme), province_value(province), valid.lang(lang)
         district = valid.code(district, (3,)) if scheme == "legacy" else None
         trig = ctx.triggered_id
@@ -606,6 +626,11 @@ def register_callbacks(app, engine) -> None:
         if trig == "communes":
             props = (click or {}).get("properties", {}) if isinstance(click, dict) else {}
             return at_commune(valid.commune(props.get("code")))
+        if trig == "commune-search":
+            code = valid.commune(search)
+            if not code or code == selected:
+                return (no_update,) * 7
+            return at_commune(code)
         if trig == "district":
             if district == (read.unit_info(engine, scheme, valid.commune(selected) or "00000") or {}).get("parent_code"):
                 return (no_update,) * 7  # set by a commune click: stay on the commune
