@@ -110,6 +110,13 @@ DEFAULT_INTENSITY_PATH = Path(__file__).with_name("intensity.yaml")
 _MISSING_POPULATION = ("province_median", "count")
 
 
+#: The indicators a map can show (the map page, the wall, the snapshots).
+MAP_INDICATORS: tuple[str, ...] = ("intensity", "n_new", "new_per_10k", "n_land", "n_mass", "n_over_level",
+                                   "backlog", "overdue")
+#: How many evenly spaced quantiles of an indicator a run stores per province (and for the country).
+N_QUANTILES = 101
+
+
 # --------------------------------------------------------------------------- configuration
 @dataclass(frozen=True)
 class IntensityConfig:
@@ -420,3 +427,24 @@ def build_cube(
     rows = conn.execute(text(_cube_insert_sql(scheme, intensity)), params).rowcount
     conn.execute(text("SELECT set_config('jit', :v, true)"), {"v": previous})
     return rows
+
+
+def class_quantiles(conn: Connection, scheme: str, indicators=MAP_INDICATORS) -> dict[str, dict[str, list[float]]]:
+    """``{indicator: {province_code | "VN": [N_QUANTILES quantiles]}}`` over every month of the cube.
+
+    What the map's classes are fixed on (colours mean the same in every month), computed once per run
+    by :func:`geo_dash.analytics.refresh.refresh` and stored in its ``params`` so that no request has
+    to sort the country's cube.  ``"VN"`` is the whole scheme.
+    """
+    fractions = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
+    out: dict[str, dict[str, list[float]]] = {}
+    for ind in indicators:
+        if ind not in INDICATORS:
+            raise ValueError(f"unknown indicator {ind!r}")
+        rows = conn.execute(text(f"""
+            SELECT COALESCE(province_code, 'VN'),
+                   percentile_cont(CAST(:f AS float8[])) WITHIN GROUP (ORDER BY {ind})
+            FROM cube_month WHERE scheme = :s AND {ind} IS NOT NULL
+            GROUP BY GROUPING SETS ((province_code), ())"""), {"s": scheme, "f": fractions}).all()
+        out[ind] = {code: [round(float(v), 6) for v in values] for code, values in rows}
+    return out

@@ -31,6 +31,7 @@ __all__ = [
     "scope_communes_sql",
     "cube_values",
     "indicator_quantiles",
+    "stored_quantiles",
     "commune_series",
     "ehsa_categories",
     "top_hotspots",
@@ -161,6 +162,19 @@ def indicator_quantiles(engine: Engine, scope: Scope, *, scheme: str, province_c
     with engine.connect() as conn:
         values = conn.execute(text(sql), {"s": scheme, "p": province_code, "fractions": fractions, **params}).scalar()
     return [float(v) for v in values or []]
+
+
+def stored_quantiles(engine: Engine, run_id: int, scheme: str, indicator: str,
+                     province_code: str | None) -> list[float] | None:
+    """The quantiles a run stored for one indicator and province (``None``: the country), or None.
+
+    Over **every** commune of the province: use them only for a scope that sees them all (the map
+    computes its own, with :func:`indicator_quantiles`, for narrower scopes)."""
+    with engine.connect() as conn:
+        values = conn.execute(text("SELECT params #> CAST(:path AS text[]) FROM analytics_run WHERE id = :id"),
+                              {"id": int(run_id), "path": ["class_quantiles", scheme, indicator,
+                                                          province_code or "VN"]}).scalar()
+    return [float(v) for v in values] if isinstance(values, list) and values else None
 
 
 def commune_series(engine: Engine, scope: Scope, scheme: str, commune_code: str, months: int = 24) -> pd.DataFrame:

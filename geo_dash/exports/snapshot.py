@@ -48,7 +48,7 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from geo_dash.analytics import read as analytics
-from geo_dash.analytics.cube import add_months, month_start
+from geo_dash.analytics.cube import MAP_INDICATORS, add_months, month_start
 from geo_dash.analytics.refresh import HOT_CATEGORIES
 from geo_dash.boundaries import read as boundaries
 from geo_dash.exports import manifest as mf
@@ -60,7 +60,7 @@ from geo_dash.security.scope import ALL, Scope, parse_scope_spec, scope_from_row
 log = logging.getLogger(__name__)
 
 # The map's indicators and classification (geo_dash/web/pages/map_page.py; tests keep them equal).
-INDICATORS = ("intensity", "n_new", "new_per_10k", "n_land", "n_mass", "n_over_level", "backlog", "overdue")
+INDICATORS = MAP_INDICATORS  # the map page's list
 MAP_INDICATOR = "intensity"
 PREVIOUS_MONTH_INDICATORS = ("intensity", "n_new")
 PERIOD_KINDS = mf.PERIOD_KINDS

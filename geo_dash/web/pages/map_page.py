@@ -297,8 +297,12 @@ def _breaks(engine, scheme: str, province: str, indicator: str, run: dict | None
     analytics run): natural breaks of the pooled values' quantiles for the intensity, quintiles otherwise."""
     key = (str(engine.url), scheme, province, indicator, run["id"] if run else None, active_scope())
     if key not in _breaks_cache:
-        y = analytics.indicator_quantiles(engine, active_scope(), scheme=scheme, province_code=_province_arg(province),
-                                          indicator=indicator)
+        y = None
+        if run and active_scope().everything:  # the run stored them (over every commune)
+            y = analytics.stored_quantiles(engine, run["id"], scheme, indicator, _province_arg(province))
+        if y is None:
+            y = analytics.indicator_quantiles(engine, active_scope(), scheme=scheme,
+                                              province_code=_province_arg(province), indicator=indicator)
         if not y:
             return None
         bins = indicator_classes(y, indicator).bins

@@ -19,12 +19,13 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
+from geo_dash.analytics.cube import MAP_INDICATORS
 from geo_dash.cases.read import clean_filters
 from geo_dash.web import validate as valid
 
 NATIONAL = "VN"
 DEFAULT_PROVINCE = {"legacy": "45", "2025": "44"}  # Quảng Trị
-INDICATORS = ("intensity", "n_new", "new_per_10k", "n_land", "n_mass", "n_over_level", "backlog", "overdue")
+INDICATORS = MAP_INDICATORS
 RANGES = (1, 3, 6, 12)
 HOT = {"new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot",
        "diminishing hot spot", "sporadic hot spot", "oscillating hot spot"}
