@@ -25,24 +25,35 @@ Model (one call of :func:`generate_cases`)
     4. Clusters add a Poisson *excess* on top of the baseline in a few
        communes (``demo_clusters``): historical (×5 the baseline at the
        start, fading with an 8-year e-folding time), emerging (a key-project
-       site-clearance surge over the last 8 months, up to ×13) and
-       diminishing (×9 at the start, falling as (1 − t)^1.5 to the baseline).
-       Excess cases carry their cluster's category mix, more mass and
-       over-level petitions, more complex and late cases and, for the project
-       clusters, the project's name.
+       site-clearance surge over the last 4 months, up to ×17) and
+       diminishing (a project's compensation grievances: ×9 in January 2020
+       rising to ×21 in June 2023, then falling exponentially to ×7 in June
+       2025 — still a hot spot, but declining).  The historical excess gets
+       a Gamma(3, ⅓) month factor like the baseline; the two project
+       clusters' excess is plain Poisson around its curve (see
+       :data:`CLUSTER_MONTH_NOISE_SHAPE`).  Excess cases carry their
+       cluster's category mix, more mass and over-level petitions, more
+       complex and late cases and, for the project clusters, the project's
+       name.
     5. Each case's attributes (kind, category, people, level, status,
        dates…) are drawn column-wise with vectorised numpy from tables of
        probabilities defined below.
 
-Reproducibility: one ``numpy.random.Generator(PCG64(seed))`` per call, every
-draw made in a fixed order on arrays of fixed shape, so the same seed and
-inputs give the identical DataFrame.
+Reproducibility: one random stream per part — the baseline and each cluster
+(:func:`_stream`: PCG64 seeded from ``SeedSequence([seed, crc32(key)])``,
+key "baseline" or "cluster:<kind>:<name>") — each drawing its counts, days
+and case attributes in a fixed order, so the same seed and inputs give the
+identical DataFrame, and changing one cluster's shape (hence its number of
+draws) leaves every other part's rows unchanged.  The national benchmark set
+(:func:`generate_cases_national`) has no clusters and uses one
+``numpy.random.Generator(PCG64(seed))``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -180,7 +191,7 @@ EMERGING_CLUSTER = {
     "project_name": "Dự án Khu công nghiệp Nam Núi Thành (demo)",
     "description_vi": (
         "Cụm mới nổi (dữ liệu giả lập): khiếu nại, kiến nghị về thu hồi đất, bồi thường, GPMB của một dự án "
-        "trọng điểm tăng mạnh trong 8 tháng cuối kỳ, có đơn đông người."
+        "trọng điểm tăng mạnh trong 4 tháng cuối kỳ, có đơn đông người."
     ),
 }
 DIMINISHING_CLUSTER = {
@@ -190,8 +201,8 @@ DIMINISHING_CLUSTER = {
     "communes": ("Quang Châu", "Vân Trung", "Nếnh"),
     "project_name": "Dự án Khu đô thị Bắc Quang Châu (demo)",
     "description_vi": (
-        "Cụm giảm dần (dữ liệu giả lập): đơn thư về bồi thường, tái định cư của một dự án đã GPMB xong, "
-        "cao trong nửa đầu kỳ rồi giảm đều về mức nền."
+        "Cụm giảm dần (dữ liệu giả lập): đơn thư về bồi thường, tái định cư của một dự án, tăng trong thời gian "
+        "GPMB, cao nhất giữa năm 2023 khi bàn giao mặt bằng, từ đó giảm dần nhưng vẫn cao hơn hẳn mức nền."
     ),
 }
 HISTORICAL_DESCRIPTION_VI = (
@@ -202,9 +213,28 @@ HISTORICAL_DESCRIPTION_VI = (
 # Cluster intensity (excess over the commune's own baseline rate).
 HISTORICAL_EXCESS = 4.0  # ×5 at the start
 HISTORICAL_EFOLD_YEARS = 8.0  # → about ×3 after 5.5 years
-EMERGING_EXCESS = 12.0  # up to ×13 in the last month
-EMERGING_RAMP_MONTHS = 8
-DIMINISHING_EXCESS = 8.0  # ×9 at the start, → ×1 at the end
+EMERGING_EXCESS = 16.0  # up to ×17 in the last month …
+EMERGING_RAMP_MONTHS = 4  # … rising as ((t − t₀) / 4)^1.5 over the last 4 months, no excess before
+EMERGING_RAMP_POWER = 1.5
+# Diminishing: by calendar month, rising linearly from ×9 in January 2020 to ×21 in June 2023 (the
+# peak, when the cleared land is handed over), then falling exponentially to ×7 in June 2025.
+DIMINISHING_EXCESS_START = 8.0
+DIMINISHING_EXCESS_PEAK = 20.0
+DIMINISHING_EXCESS_END = 6.0
+DIMINISHING_START_MONTH = date(2020, 1, 1)
+DIMINISHING_PEAK_MONTH = date(2023, 6, 1)
+DIMINISHING_END_MONTH = date(2025, 6, 1)
+# Month-to-month Gamma(k, 1/k) factor on each cluster's excess; None = none (plain Poisson around
+# the curve).  A project cluster's grievances come from a fixed group of affected households going
+# through site clearance, compensation and resettlement at the pace of the project, so the two
+# project clusters get none.  A modelling choice made for the demo's story: with the Gamma(3)
+# factor, EHSA calls the diminishing cluster "diminishing/historical" for only about half of the
+# seeds, and all three emerging communes get an early-warning alert less often (see docs/demo-data.md).
+CLUSTER_MONTH_NOISE_SHAPE: dict[str, float | None] = {
+    "historical": MONTH_NOISE_SHAPE,
+    "emerging": None,
+    "diminishing": None,
+}
 
 # Profiles: 0 baseline, 1 historical cluster, 2 emerging project, 3 diminishing project.
 P_BASE, P_HIST, P_EMERG, P_DIMIN = 0, 1, 2, 3
@@ -455,13 +485,19 @@ def _months(start: date, end: date):
 def _cluster_shapes(n_months: int, months_first: np.ndarray, start: date) -> dict[str, np.ndarray]:
     t = np.arange(n_months, dtype=np.float64)
     years_since_start = (months_first - np.datetime64(start, "D")).astype(np.int64) / 365.25
-    u = t / max(n_months - 1, 1)
     ramp_start = n_months - EMERGING_RAMP_MONTHS
-    ramp = np.clip((t - ramp_start + 1) / EMERGING_RAMP_MONTHS, 0.0, 1.0) ** 1.5
+    ramp = np.clip((t - ramp_start + 1) / EMERGING_RAMP_MONTHS, 0.0, 1.0) ** EMERGING_RAMP_POWER
+    # diminishing: calendar months since DIMINISHING_START_MONTH (the same curve whatever start/end)
+    cal = (months_first.astype("datetime64[M]") - np.datetime64(DIMINISHING_START_MONTH, "M")).astype(np.float64)
+    peak = float((np.datetime64(DIMINISHING_PEAK_MONTH, "M") - np.datetime64(DIMINISHING_START_MONTH, "M")).astype(int))
+    last = float((np.datetime64(DIMINISHING_END_MONTH, "M") - np.datetime64(DIMINISHING_PEAK_MONTH, "M")).astype(int))
+    rising = DIMINISHING_EXCESS_START + (DIMINISHING_EXCESS_PEAK - DIMINISHING_EXCESS_START) * np.clip(cal / peak, 0, 1)
+    falling = DIMINISHING_EXCESS_PEAK * (DIMINISHING_EXCESS_END / DIMINISHING_EXCESS_PEAK) ** ((cal - peak) / last)
+    diminishing = np.where(cal <= peak, rising, falling)
     return {
         "historical": HISTORICAL_EXCESS * np.exp(-years_since_start / HISTORICAL_EFOLD_YEARS),
         "emerging": EMERGING_EXCESS * ramp,
-        "diminishing": DIMINISHING_EXCESS * (1.0 - u) ** 1.5,
+        "diminishing": diminishing,
     }
 
 
@@ -516,19 +552,21 @@ def _points(rng, geoms: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.nda
     return lon, lat
 
 
-def _build_cases(
+def _draw_cases(
     rng: np.random.Generator,
-    u: pd.DataFrame,
     cidx: np.ndarray,
     received: np.ndarray,
     profile: np.ndarray,
     project: np.ndarray,
     mountain: np.ndarray,
     end: date,
-    ref_prefix: str,
     geoms: np.ndarray,
-) -> pd.DataFrame:
-    """Attributes of every case, column-wise.  ``received`` is datetime64[D], ``cidx`` indexes ``u``."""
+) -> dict:
+    """Attributes of every case, column-wise, all from ``rng``, in input order (unsorted).
+
+    ``received`` is datetime64[D], ``cidx`` indexes the units.  Dialogues are
+    returned as (``dlg_owner`` = row, ``dlg_day``) pairs.
+    """
     n = len(cidx)
     end_d = np.datetime64(end, "D")
 
@@ -592,6 +630,27 @@ def _build_cases(
     lat = np.full(n, np.nan)
     lon[sel], lat[sel] = _points(rng, geoms, cidx[sel])
 
+    return {
+        "cidx": cidx, "received": received, "kind": kind, "cat": cat, "people": people, "over": over,
+        "status": status, "level": level, "complex": complex_, "deadline": deadline, "resolved": resolved,
+        "project": np.asarray(project, dtype=object), "lon": lon, "lat": lat,
+        "dlg_owner": owners, "dlg_day": dlg_days,
+    }
+
+
+def _assemble(parts: list[dict], u: pd.DataFrame, ref_prefix: str) -> pd.DataFrame:
+    """One DataFrame of :data:`COLUMNS` from the drawn ``parts``, sorted and numbered.
+
+    Rows are ordered by received date, then commune (a stable sort: ties keep
+    the order of ``parts``); references are numbered per province in that order.
+    """
+    offsets = np.cumsum([0] + [len(p["cidx"]) for p in parts])
+    cat_ = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k not in ("dlg_owner", "dlg_day")}
+    owners = np.concatenate([p["dlg_owner"] + off for p, off in zip(parts, offsets)])
+    dlg_days = np.concatenate([p["dlg_day"] for p in parts])
+    cidx, received = cat_["cidx"], cat_["received"]
+    n = len(cidx)
+
     # order: by received date, then commune; references numbered per province in that order
     order = np.lexsort((cidx, received))
     inv = np.empty(n, dtype=np.int64)
@@ -617,31 +676,31 @@ def _build_cases(
         for row, part in zip(rows_u, np.split(dd, first[1:])):
             dlg_lists[row] = part.tolist()
 
-    def o(a):
-        return a[order]
+    def o(key):
+        return cat_[key][order]
 
-    project_col = np.asarray(project, dtype=object)[order]
+    people = o("people")
     frame = {
         "external_ref": pd.array(refs, dtype="str"),
         "source": pd.array(np.full(n, SOURCE, dtype=object), dtype="str"),
-        "received_date": _to_dates(o(received)),
-        "kind": pd.array(np.array(KINDS, dtype=object)[o(kind)], dtype="str"),
-        "category": pd.array(np.array(CATEGORIES, dtype=object)[o(cat)], dtype="str"),
-        "people_count": o(people),
-        "is_mass": o(people) >= 5,
-        "is_over_level": o(over),
-        "status": pd.array(np.array(STATUSES, dtype=object)[o(status)], dtype="str"),
-        "handling_level": pd.array(np.array(LEVELS, dtype=object)[o(level)], dtype="str"),
-        "is_complex": o(complex_),
-        "deadline_date": _to_dates(o(deadline)),
-        "resolved_date": _to_dates(o(resolved)),
+        "received_date": _to_dates(o("received")),
+        "kind": pd.array(np.array(KINDS, dtype=object)[o("kind")], dtype="str"),
+        "category": pd.array(np.array(CATEGORIES, dtype=object)[o("cat")], dtype="str"),
+        "people_count": people,
+        "is_mass": people >= 5,
+        "is_over_level": o("over"),
+        "status": pd.array(np.array(STATUSES, dtype=object)[o("status")], dtype="str"),
+        "handling_level": pd.array(np.array(LEVELS, dtype=object)[o("level")], dtype="str"),
+        "is_complex": o("complex"),
+        "deadline_date": _to_dates(o("deadline")),
+        "resolved_date": _to_dates(o("resolved")),
         "dialogue_dates": dlg_lists,
-        "project_name": pd.Series(project_col, dtype=object),
+        "project_name": pd.Series(o("project"), dtype=object),
         "summary": pd.Series(np.full(n, None, dtype=object), dtype=object),
-        "commune_code": pd.array(codes[o(cidx)], dtype="str"),
+        "commune_code": pd.array(codes[o("cidx")], dtype="str"),
         "scheme": pd.array(np.full(n, SCHEME, dtype=object), dtype="str"),
-        "lon": o(lon),
-        "lat": o(lat),
+        "lon": o("lon"),
+        "lat": o("lat"),
         "is_synthetic": np.ones(n, dtype=bool),
     }
     df = pd.DataFrame(frame)
@@ -654,6 +713,43 @@ def _geoms(u: pd.DataFrame) -> np.ndarray:
     if "geometry" in u.columns:
         return np.asarray(gpd.GeoSeries(u["geometry"]).values, dtype=object)
     return np.full(len(u), None, dtype=object)
+
+
+def _stream(seed: int, key: str) -> np.random.Generator:
+    """The random stream of one part of the demo: ``key`` is "baseline" or "cluster:<kind>:<name>".
+
+    PCG64 seeded from ``SeedSequence([seed, crc32(key)])``: the parts' streams are independent, so
+    changing one cluster's shape (hence its number of draws) never changes another part's rows.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    entropy = [int(seed), zlib.crc32(key.encode("utf-8"))]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+
+
+def _expand(
+    rng: np.random.Generator,
+    units_idx: np.ndarray,
+    counts: np.ndarray,
+    profile: int,
+    project: str | None,
+    months_first: np.ndarray,
+    ndays: np.ndarray,
+    mountain: np.ndarray,
+    end: date,
+    geoms: np.ndarray,
+) -> dict:
+    """Cases from a (unit × month) count matrix: a uniform day in the month, then their attributes."""
+    n_u, n_m = counts.shape
+    cc, mm = np.divmod(np.arange(n_u * n_m), n_m)
+    flat = counts.ravel()
+    c_idx, m_idx = np.repeat(cc, flat), np.repeat(mm, flat)
+    day = np.floor(rng.random(len(c_idx)) * ndays[m_idx]).astype(np.int64)
+    received = months_first[m_idx] + day.astype("timedelta64[D]")
+    n = len(c_idx)
+    prof = np.full(n, profile, dtype=np.int64)
+    proj = np.full(n, project, dtype=object)
+    return _draw_cases(rng, units_idx[c_idx], received, prof, proj, mountain, end, geoms)
 
 
 # --------------------------------------------------------------------------- generators
@@ -677,7 +773,7 @@ def generate_cases(
     missing = [p for p in provinces if not (u["province_code"] == p).any()]
     if missing:
         raise DemoDataError(f"không có xã nào của tỉnh {missing} (no communes for provinces {missing})")
-    rng = np.random.Generator(np.random.PCG64(seed))
+    base_rng = _stream(seed, "baseline")
 
     mountain_codes = mountainous_district_codes(units, [p for p in DEMO_PROVINCES if (u["province_code"] == p).any()])
     mountain_all = u["parent_code"].isin(list(mountain_codes)).to_numpy()
@@ -688,10 +784,10 @@ def generate_cases(
     shapes = _cluster_shapes(n_m, months_first, start)
 
     code_pos = {c: i for i, c in enumerate(u["code"])}
-    cl_commune = np.full(len(u), -1)  # cluster index per commune
-    for k, c in enumerate(clusters_all):
+    in_any_cluster = np.zeros(len(u), dtype=bool)
+    for c in clusters_all:
         for code in c["commune_codes"]:
-            cl_commune[code_pos[code]] = k
+            in_any_cluster[code_pos[code]] = True
     weight = u["pop_eff"].to_numpy() * np.where(mountain_all, MOUNTAIN_RATE_FACTOR, 1.0)
 
     # base rate per person-month: Quảng Trị's expected yearly total (clusters included) = 710.2
@@ -707,47 +803,45 @@ def generate_cases(
         rate = QT_PETITIONS_PER_YEAR / 12 / mean_factor / (weight[qt].sum() + excess_qt)
     else:
         rate = QT_PETITIONS_PER_YEAR / 12 / mean_factor / 577_268.0
+    geoms = _geoms(u)
 
+    # baseline: every commune of the selected provinces, from the baseline stream
     sel = np.flatnonzero(u["province_code"].isin(provinces).to_numpy())
     n_c = len(sel)
     w = weight[sel]
-    in_cluster = cl_commune[sel] >= 0
-    effect = rng.gamma(COMMUNE_EFFECT_SHAPE, 1.0 / COMMUNE_EFFECT_SHAPE, n_c)
+    in_cluster = in_any_cluster[sel]
+    effect = base_rng.gamma(COMMUNE_EFFECT_SHAPE, 1.0 / COMMUNE_EFFECT_SHAPE, n_c)
     effect[in_cluster] = 1.0  # the clusters' elevation is their own, not noise
     prov_sel = u["province_code"].to_numpy()[sel]
     for p in provinces:
         m = (prov_sel == p) & ~in_cluster
         if m.any():
             effect[m] *= w[m].sum() / (w[m] * effect[m]).sum()
-
     lam_base = rate * (w * effect)[:, None] * month_factor[None, :]
-    noise = rng.gamma(MONTH_NOISE_SHAPE, 1.0 / MONTH_NOISE_SHAPE, (n_c, n_m))
-    counts_base = rng.poisson(lam_base * noise)
+    noise = base_rng.gamma(MONTH_NOISE_SHAPE, 1.0 / MONTH_NOISE_SHAPE, (n_c, n_m))
+    counts_base = base_rng.poisson(lam_base * noise)
+    parts = [
+        _expand(base_rng, sel, counts_base, P_BASE, None, months_first, ndays, mountain_all, end, geoms)
+    ]
 
-    lam_ex = np.zeros((n_c, n_m))
-    kinds = [c["kind"] for c in clusters_all]
-    for j in np.flatnonzero(in_cluster):
-        lam_ex[j] = rate * w[j] * month_factor * shapes[kinds[cl_commune[sel[j]]]]
-    noise_ex = rng.gamma(MONTH_NOISE_SHAPE, 1.0 / MONTH_NOISE_SHAPE, (n_c, n_m))
-    counts_ex = rng.poisson(lam_ex * noise_ex)
-
-    # expand counts to cases: (commune, month, cluster or -1)
-    cc, mm = np.divmod(np.arange(n_c * n_m), n_m)
-    nb, ne = counts_base.ravel(), counts_ex.ravel()
-    c_idx = np.concatenate([np.repeat(cc, nb), np.repeat(cc, ne)])
-    m_idx = np.concatenate([np.repeat(mm, nb), np.repeat(mm, ne)])
-    is_ex = np.concatenate([np.zeros(nb.sum(), bool), np.ones(ne.sum(), bool)])
-    cluster_of_case = np.where(is_ex, cl_commune[sel][c_idx], -1)
+    # clusters: a Poisson excess over the commune's own baseline rate, each from its own stream
     kind_profile = {"historical": P_HIST, "emerging": P_EMERG, "diminishing": P_DIMIN}
-    prof_of_cluster = np.array([kind_profile[k] for k in kinds] + [P_BASE])
-    profile = prof_of_cluster[cluster_of_case]  # index -1 → P_BASE
-    proj_of_cluster = np.array([c["project_name"] for c in clusters_all] + [None], dtype=object)
-    project = proj_of_cluster[cluster_of_case]
-
-    day = np.floor(rng.random(len(c_idx)) * ndays[m_idx]).astype(np.int64)
-    received = months_first[m_idx] + day.astype("timedelta64[D]")
-    cidx = sel[c_idx]
-    return _build_cases(rng, u, cidx, received, profile, project, mountain_all, end, "DEMO", _geoms(u))
+    keys = ["baseline"] + [f"cluster:{c['kind']}:{c['name']}" for c in clusters_all]
+    if len({zlib.crc32(k.encode("utf-8")) for k in keys}) != len(keys):
+        raise DemoDataError(f"two parts of the demo would share a random stream: {keys}")
+    for c, key in zip(clusters_all, keys[1:]):
+        if c["province_code"] not in provinces:
+            continue
+        crng = _stream(seed, key)
+        idx = np.array([code_pos[code] for code in c["commune_codes"]])
+        lam_ex = rate * weight[idx][:, None] * (month_factor * shapes[c["kind"]])[None, :]
+        k = CLUSTER_MONTH_NOISE_SHAPE[c["kind"]]
+        if k is not None:
+            lam_ex = lam_ex * crng.gamma(k, 1.0 / k, lam_ex.shape)
+        counts_ex = crng.poisson(lam_ex)
+        parts.append(_expand(crng, idx, counts_ex, kind_profile[c["kind"]], c["project_name"],
+                             months_first, ndays, mountain_all, end, geoms))
+    return _assemble(parts, u, "DEMO")
 
 
 def generate_cases_national(
@@ -782,4 +876,5 @@ def generate_cases_national(
     received = months_first[m_idx] + day.astype("timedelta64[D]")
     profile = np.zeros(n_cases, dtype=np.int64)
     project = np.full(n_cases, None, dtype=object)
-    return _build_cases(rng, u, cidx, received, profile, project, mountain_all, end, "DEMO-NAT", _geoms(u))
+    parts = [_draw_cases(rng, cidx, received, profile, project, mountain_all, end, _geoms(u))]
+    return _assemble(parts, u, "DEMO-NAT")

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from geo_dash.analytics import handling_kpis
-from geo_dash.analytics.ehsa import MannKendallTrend
 from geo_dash.analytics.kpis import open_at
 from geo_dash.analytics import read
 from geo_dash.analytics.refresh import HOT_CATEGORIES, RefreshParams, kpi_periods, refresh
@@ -22,8 +21,7 @@ from tests.conftest import _create_db, _drop_db
 
 AS_OF = date(2025, 6, 30)
 EMERGING = {"new hot spot", "consecutive hot spot", "intensifying hot spot"}
-CURRENT_HOT = {"new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot",
-               "sporadic hot spot", "oscillating hot spot"}
+DIMINISHING = {"diminishing hot spot", "historical hot spot"}
 
 
 @pytest.fixture(scope="module")
@@ -62,39 +60,31 @@ def test_emerging_cluster_is_new_consecutive_or_intensifying(demo_engine, cluste
     assert set(got.values()) <= EMERGING, got
 
 
-def test_diminishing_cluster_has_faded(demo_engine, clusters):
-    """Why not "diminishing/historical hot spot": the generator returns this cluster to its baseline.
+def test_diminishing_cluster_is_diminishing_or_historical(demo_engine, clusters):
+    """Issue #5: "the diminishing one as diminishing or historical" (Esri categories, 24 months, FDR).
 
-    Its excess is 8 x (1 - t)^1.5 of the baseline, so over the 24-month window (07/2023-06/2025) it
-    is only x2.7 falling to x1 and its Gi* is significant in at most a month or two (after FDR over
-    the ~230 communes of Bắc Giang).  Esri's "diminishing" needs a hot final month and >= 90 % hot
-    months, "historical" >= 90 % hot months: neither can hold for any window ending in 06/2025
-    (checked for 12, 24, 36 and 66 months).  So we assert what the data does show: it is no
-    current hot spot, and its Gi* history is that of a faded one — hot in most months of 2020, in at
-    most 2 of the last 12, with a significant decreasing Mann-Kendall trend in z over the whole cube.
+    The demo's project cluster is still hot in 2025 but has declined since mid-2023 (see
+    docs/demo-data.md): diminishing = hot in >= 90 % of the months including the last, with a
+    significant decreasing trend; historical = >= 90 % hot but not the last month.
     """
     codes = clusters["diminishing"]["commune_codes"]
     got = _ehsa(demo_engine, "legacy", codes)
     assert set(got) == set(codes)
-    assert set(got.values()) <= {"diminishing hot spot", "historical hot spot", "no pattern"}, got
-    assert not set(got.values()) & CURRENT_HOT
-    with demo_engine.connect() as conn:
-        gi = pd.read_sql(text("SELECT commune_code, month, z, significant FROM gi_star_result "
-                              "WHERE scheme = 'legacy' AND commune_code = ANY(:c) ORDER BY month"),
-                         conn, params={"c": codes})
-    for code, g in gi.groupby("commune_code"):
-        hot = (g["significant"] & (g["z"] > 0)).to_numpy()
-        assert hot[:12].sum() >= 6, code
-        assert hot[-12:].sum() <= 2, code
-        trend = MannKendallTrend.test(g["z"].to_numpy())
-        assert trend.direction == -1, (code, trend)
+    assert set(got.values()) <= DIMINISHING, got
 
 
 def test_alerts_fire_for_the_emerging_cluster(demo_engine, clusters):
+    """Both rules fire in the cluster, in at least 2 of its 3 communes.
+
+    Not necessarily all 3: counts are Poisson, and on seed 2025 Tam Anh Bắc (20983, the smallest)
+    drew 4 cases in June 2025 against ~11 expected, so neither rule fires there.  Rules evaluated
+    offline on seeds 0–39: alerts in >= 2 communes and both rules for every seed; all 3 communes
+    for 35 of the 40 (26 of 40 with the previous cluster shapes and noise).
+    """
     codes = clusters["emerging"]["commune_codes"]
     found = read.alerts(demo_engine, ALL, scheme="legacy", province_code=clusters["emerging"]["province_code"])
     mine = found[found["commune_code"].isin(codes)]
-    assert set(mine["commune_code"]) == set(codes)  # every commune of the cluster has an alert
+    assert len(set(mine["commune_code"])) >= 2, mine
     assert {"mass_petitions_30d", "monthly_spike"} <= set(mine["rule_id"])
     assert (mine["as_of"] == AS_OF).all()
     assert mine["message_vi"].str.contains("Xã/phường").all()

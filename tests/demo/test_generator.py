@@ -7,9 +7,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pymannkendall
 import pytest
 import shapely
 
+from geo_dash.demo import generator
 from geo_dash.demo import (
     CATEGORIES,
     COLUMNS,
@@ -97,6 +99,28 @@ def test_different_seed_different_rows(units, cases):
     a = cases[key].astype(str).value_counts()
     b = other[key].astype(str).value_counts()
     assert not a.sort_index().equals(b.sort_index())
+
+
+def test_each_cluster_has_its_own_random_stream(units, cases, clusters, monkeypatch):
+    """Changing one cluster's shape changes its own rows only: every other row is drawn identically."""
+    (dim,) = _cluster(clusters, "diminishing")
+    monkeypatch.setattr(generator, "DIMINISHING_EXCESS_PEAK", 5.0)
+    monkeypatch.setattr(generator, "DIMINISHING_EXCESS_END", 1.0)
+    other = generate_cases(units)
+    dim_cases = cases["commune_code"].isin(dim["commune_codes"])
+    dim_other = other["commune_code"].isin(dim["commune_codes"])
+    assert dim_other.sum() < 0.6 * dim_cases.sum()  # the change took effect
+    # same rows everywhere else; references are numbered per province, so Bắc Giang's shift
+    keep = [c for c in cases.columns if c != "external_ref"]
+    pd.testing.assert_frame_equal(cases.loc[~dim_cases, keep].reset_index(drop=True),
+                                  other.loc[~dim_other, keep].reset_index(drop=True))
+    # the baseline cases of the cluster's communes (no project) are unchanged too
+    base = cases[dim_cases & cases["project_name"].isna()].reset_index(drop=True)
+    base_other = other[dim_other & other["project_name"].isna()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(base[keep], base_other[keep])
+    outside_bg = ~cases["external_ref"].str.startswith("DEMO-24-")
+    pd.testing.assert_frame_equal(cases[outside_bg].reset_index(drop=True),
+                                  other[~other["external_ref"].str.startswith("DEMO-24-")].reset_index(drop=True))
 
 
 def test_generation_is_fast(units):
@@ -362,16 +386,29 @@ def test_emerging_cluster_rises_in_last_months(cases, info, clusters):
     assert recent["is_mass"].sum() >= 5
 
 
-def test_diminishing_cluster_falls_to_baseline(cases, info, clusters):
+def test_diminishing_cluster_stays_hot_while_declining(units, cases, info, clusters):
+    """Rising to a peak in mid-2023, then declining over the last 24 months (EHSA's window), still hot."""
     (c,) = _cluster(clusters, "diminishing")
+    assert c["project_name"].startswith("Dự án Khu đô thị") and c["project_name"].endswith("(demo)")
     sel = cases["commune_code"].isin(c["commune_codes"])
     monthly = info.loc[sel, "month"].value_counts().reindex(
         pd.period_range("2020-01", "2025-06", freq="M"), fill_value=0
     )
-    first12, last12 = monthly.iloc[:12].sum(), monthly.iloc[-12:].sum()
-    assert last12 < 0.35 * first12, (first12, last12)
-    halves = monthly.iloc[:33].sum(), monthly.iloc[33:].sum()
-    assert halves[0] > 1.8 * halves[1]
+    window = monthly.iloc[-24:]  # 07/2023–06/2025
+    prev12, last12 = window.iloc[:12].sum(), window.iloc[12:].sum()
+    assert last12 < 0.8 * prev12, (prev12, last12)
+    trend = pymannkendall.original_test(window.to_numpy())
+    assert trend.trend == "decreasing" and trend.p < 0.01, trend
+    assert monthly.iloc[30:42].sum() > monthly.iloc[:12].sum()  # 07/2022–06/2023 above 2020: it rose first
+    # still hot: in the last 12 months every commune has > 3 x its district's median cases per head
+    u = units.set_index("code")
+    district = u.index[u["parent_code"] == c["district_code"]]
+    recent = cases.loc[cases["received_date"] >= date(2024, 7, 1), "commune_code"].value_counts()
+    per_head = recent.reindex(district, fill_value=0) / u.loc[district, "population"]
+    for code in c["commune_codes"]:
+        assert per_head[code] > 3.0 * per_head.median(), (code, per_head[code] / per_head.median())
+    excess = cases[sel & (cases["received_date"] >= date(2024, 7, 1))]
+    assert (excess["project_name"] == c["project_name"]).mean() > 0.8
 
 
 def test_cluster_communes_are_neighbours(units, clusters):
