@@ -71,7 +71,12 @@ def test_pdf_fonts_are_embedded(province):
 
 def test_long_tables_continue_on_following_pages(engine, tmp_path):
     data = sn.collect(engine, month=MONTH, scheme="legacy", scope=PROVINCE_SCOPE, province_code=PROVINCE)
-    base = data.tables["alerts"].iloc[0].to_dict()
+    communes = data.tables["communes"]
+    # one made-up alert row of the table's own shape (the demo province may have no real alert that month)
+    base = {"seq": 1, "commune_code": communes["commune_code"].iloc[0], "commune_name": communes["name"].iloc[0],
+            "district_code": None, "rule_id": "mass_petitions_30d", "rule_type": "count_window", "period": "2025-06",
+            "figures": {"n": 2}, "message_vi": "", "message_en": "", "severity": "high", "priority_dialogue": False}
+    assert set(base) == set(data.tables["alerts"].columns)
     n = 150
     data.tables["alerts"] = pd.DataFrame([{**copy.deepcopy(base), "seq": i, "message_vi": f"Cảnh báo thử số {i}."}
                                           for i in range(1, n + 1)])
