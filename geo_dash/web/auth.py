@@ -22,6 +22,7 @@ import hashlib
 import html
 import os
 import secrets
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,10 +81,20 @@ def secret_key(settings: Settings) -> bytes:
         if path.exists():
             return path.read_bytes()
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        path.write_bytes(key)
-        path.chmod(0o600)
-        return key
+        # gunicorn's workers start together: each writes a complete candidate, one link() wins and
+        # everybody reads the winner (a plain write let two workers sign sessions with different keys)
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)
+        try:
+            os.write(fd, secrets.token_bytes(32))
+            os.fchmod(fd, 0o600)
+            os.close(fd)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+        return path.read_bytes()
     except OSError:
         return secrets.token_bytes(32)  # read-only deployment: sessions end with the process
 

@@ -106,3 +106,34 @@ def test_no_stack_traces_reach_the_browser(client_for):
     body = resp.get_data(as_text=True)
     assert "Traceback" not in body and 'File "' not in body
     assert not re.search(r"psycopg|sqlalchemy", body, re.I)
+
+
+def _key_in_fresh_home(home: str, barrier, out) -> None:
+    from geo_dash.config import Settings
+    from geo_dash.web.auth import secret_key
+
+    settings = Settings(home=__import__("pathlib").Path(home))
+    barrier.wait()  # every "worker" asks at the same moment, as gunicorn's do on a first start
+    out.put(secret_key(settings))
+
+
+def test_workers_starting_together_share_one_session_key(tmp_path, monkeypatch):
+    """gunicorn starts its workers at once on a fresh GEO_DASH_HOME: they must all sign sessions with
+    the same key (with a plain write, two workers kept different keys and logged users out at random)."""
+    import multiprocessing
+
+    monkeypatch.delenv("GEO_DASH_SECRET_KEY", raising=False)
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        home = tmp_path / f"home{attempt}"
+        barrier, out = ctx.Barrier(8), ctx.Queue()
+        procs = [ctx.Process(target=_key_in_fresh_home, args=(str(home), barrier, out)) for _ in range(8)]
+        for p in procs:
+            p.start()
+        keys = [out.get(timeout=30) for _ in procs]
+        for p in procs:
+            p.join(10)
+        assert len(set(keys)) == 1 and len(keys[0]) == 32
+        assert (home / "secret_key").read_bytes() == keys[0]
+        assert oct((home / "secret_key").stat().st_mode & 0o777) == "0o600"
+        assert [p.name for p in home.iterdir()] == ["secret_key"]  # no candidate left behind
