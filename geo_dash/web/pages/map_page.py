@@ -686,10 +686,15 @@ def register_callbacks(app, engine) -> None:
         scope = active_scope()
         flagged = _sensitive(engine, scheme, province) if (sensitive is True or sonly is True) else set()
         overlay = flagged if sensitive is True else set()
-        period_text = fmt_month(last) if span == 1 else t("map.period_range", lang, first=fmt_month(first), last=fmt_month(last))
+        if last is None:  # a registry layer on a database without analytics yet
+            period_text = ""
+        elif span == 1:
+            period_text = fmt_month(last)
+        else:
+            period_text = t("map.period_range", lang, first=fmt_month(first), last=fmt_month(last))
         if layer_id:
             hideout, legend, features = _layer_view(engine, layer_id, scheme, province, last, overlay, lang, order)
-            return hideout, legend, period_text if last else "", view_params(state), features
+            return hideout, legend, period_text, view_params(state), features
         notes = []
         run = analytics.latest_run(engine, scheme)
         if filters:

@@ -139,12 +139,17 @@ def class_string(order: list[str], class_of: dict[str, int], hidden: set[str] = 
     return "".join(out)
 
 
-def value_list(order: list[str], values: dict[str, float], digits: int = 1) -> list:
-    """Values in feature order, rounded; ``None`` where there is none."""
+def value_list(order: list[str], values: dict, digits: int = 1) -> list:
+    """Values in feature order, rounded (labels, strings, as they are); ``None`` where there is none."""
     out = []
     for code in order:
         v = values.get(code)
-        out.append(None if v is None or v != v else (int(v) if float(v).is_integer() else round(float(v), digits)))
+        if isinstance(v, str):  # a registry layer's label, shown as it is
+            out.append(v)
+        elif v is None or v != v:
+            out.append(None)
+        else:
+            out.append(int(v) if float(v).is_integer() else round(float(v), digits))
     return out
 
 
