@@ -193,27 +193,32 @@ _TOUCHES_FROM = """ AND (c.received_date >= :from_month OR c.resolved_date >= :f
                   AND EXISTS (SELECT 1 FROM unnest(c.dialogue_dates) AS d WHERE d >= :from_month)))"""
 
 
-def _placed_sql(scheme: str, only_touching: bool = False) -> str:
+def placed_sql(scheme: str, only_touching: bool = False, *, where: str = "", where_split: str | None = None) -> str:
     """Cases (received by :as_of) with the commune they count in on ``scheme`` and their weight ``w``.
 
-    ``only_touching``: only the cases that change a month from ``:from_month`` on.
+    The one placement rule (module docstring), for the cube and for anything that counts cases per
+    commune the way the cube does (the map's case filters).  ``only_touching``: only the cases that
+    change a month from ``:from_month`` on.  ``where``: extra SQL conditions on ``c`` (``AND …``) for the
+    cases placed directly; ``where_split``: for the legacy cases split over the crosswalk (default:
+    ``where``) — a province filter differs between the two.
     """
     cols = ("c.received_date, c.category, c.is_mass, c.is_over_level, c.status, c.deadline_date, "
             "c.resolved_date, c.dialogue_dates")
     touch = _TOUCHES_FROM if only_touching else ""
+    split = where if where_split is None else where_split
     if scheme == "legacy":
         return f"""
             SELECT c.commune_legacy AS commune_code, 1.0::float8 AS w, {cols}
-            FROM grievance_case c WHERE c.commune_legacy IS NOT NULL AND c.received_date <= :as_of{touch}"""
+            FROM grievance_case c WHERE c.commune_legacy IS NOT NULL AND c.received_date <= :as_of{touch} {where}"""
     return f"""
             SELECT c.commune_2025 AS commune_code, 1.0::float8 AS w, {cols}
             FROM grievance_case c
-            WHERE c.received_date <= :as_of{touch}
+            WHERE c.received_date <= :as_of{touch} {where}
               AND (c.unit_scheme = '2025' OR c.location IS NOT NULL OR c.commune_legacy IS NULL)
             UNION ALL
             SELECT x.new_code, x.weight, {cols}
             FROM grievance_case c JOIN crosswalk x ON x.legacy_code = c.commune_legacy
-            WHERE c.received_date <= :as_of{touch} AND c.unit_scheme = 'legacy' AND c.location IS NULL
+            WHERE c.received_date <= :as_of{touch} {split} AND c.unit_scheme = 'legacy' AND c.location IS NULL
               AND x.weight > 0"""
 
 
@@ -274,7 +279,7 @@ def _cube_insert_sql(scheme: str, cfg: IntensityConfig) -> str:
     open_statuses = _sql_list(OPEN_STATUSES)
     flows = ", ".join(FLOW_COLUMNS)
     return f"""
-        WITH placed AS ({_placed_sql(scheme, only_touching=True)}
+        WITH placed AS ({placed_sql(scheme, only_touching=True)}
         ),
         spans AS (  -- open from the received month until (excluding) the closing month; overdue from deadline+1
             SELECT commune_code, w,
@@ -359,7 +364,7 @@ def cube_provinces(conn: Connection, scheme: str, as_of: date) -> list[str]:
     if scheme == "legacy":
         communes = """SELECT DISTINCT commune_legacy AS code FROM grievance_case
                       WHERE commune_legacy IS NOT NULL AND received_date <= :as_of"""
-    else:  # the same placement as _placed_sql, on distinct communes first
+    else:  # the same placement as placed_sql, on distinct communes first
         communes = """
             SELECT DISTINCT commune_2025 AS code FROM grievance_case WHERE received_date <= :as_of
                 AND (unit_scheme = '2025' OR location IS NOT NULL OR commune_legacy IS NULL)

@@ -149,25 +149,6 @@ def _case_conditions(filters: dict, alias: str = "c") -> tuple[str, dict]:
     return "".join(f" AND {p}" for p in parts), params
 
 
-def _placed_cases_sql(scheme: str, province_code: str | None, cols: str) -> str:
-    """Cases received in ``[:first, :last_day]`` placed on ``scheme``'s communes by the cube's rule
-    (see :mod:`geo_dash.analytics.cube`): legacy — the case's legacy commune; 2025 — its 2025
-    commune, except legacy cases without a point, split over the crosswalk targets by weight."""
-    recv = "c.received_date BETWEEN :first AND :last_day"
-    if scheme == "legacy":
-        prov = " AND c.province_legacy = :p" if province_code else ""
-        return f"""SELECT c.commune_legacy AS commune_code, 1.0::float8 AS w, {cols} FROM grievance_case c
-                   WHERE c.commune_legacy IS NOT NULL AND {recv}{prov} {{cond}}"""
-    prov = " AND c.province_2025 = :p" if province_code else ""
-    xprov = (" AND c.commune_legacy IN (SELECT x2.legacy_code FROM crosswalk x2 JOIN admin_unit n2 ON n2.scheme = '2025'"
-             " AND n2.code = x2.new_code WHERE n2.province_code = :p AND x2.weight > 0)") if province_code else ""
-    return f"""SELECT c.commune_2025 AS commune_code, 1.0::float8 AS w, {cols} FROM grievance_case c
-               WHERE {recv}{prov} AND (c.unit_scheme = '2025' OR c.location IS NOT NULL OR c.commune_legacy IS NULL) {{cond}}
-               UNION ALL
-               SELECT x.new_code, x.weight, {cols} FROM grievance_case c JOIN crosswalk x ON x.legacy_code = c.commune_legacy
-               WHERE {recv}{xprov} AND c.unit_scheme = 'legacy' AND c.location IS NULL AND x.weight > 0 {{cond}}"""
-
-
 def filtered_counts(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None, first, last,
                     filters: dict | None = None) -> pd.DataFrame:
     """``DataFrame(commune_code, value)``: cases received in the months ``first``..``last`` that match
@@ -178,15 +159,23 @@ def filtered_counts(engine: Engine, scope: Scope, *, scheme: str, province_code:
     Only communes wholly inside the scope are returned (the derived-figure rule of
     :mod:`geo_dash.analytics.read`); communes of the province without a matching case are 0.
     """
-    from geo_dash.analytics.cube import add_months, month_start
+    from geo_dash.analytics.cube import add_months, month_start, placed_sql
     from geo_dash.analytics.read import scope_communes_sql
 
     filters = clean_filters(filters)
     first, last = month_start(first), month_start(last)
-    last_day = add_months(last, 1) - timedelta(days=1)
+    last_day = add_months(last, 1) - timedelta(days=1)  # the cube's :as_of for the period's end
     cond, fparams = _case_conditions(filters)
     where, sparams = case_filter_sql(scope, "c")
-    placed = _placed_cases_sql(scheme, province_code, "c.id").replace("{cond}", f"{cond} AND {where}")
+    direct = f"AND c.received_date >= :first {cond} AND {where}"
+    if province_code and scheme == "legacy":
+        direct += " AND c.province_legacy = :p"
+    split = direct
+    if province_code and scheme == "2025":
+        split = direct + (" AND c.commune_legacy IN (SELECT x2.legacy_code FROM crosswalk x2 JOIN admin_unit n2"
+                          " ON n2.scheme = '2025' AND n2.code = x2.new_code WHERE n2.province_code = :p AND x2.weight > 0)")
+        direct += " AND c.province_2025 = :p"
+    placed = placed_sql(scheme, where=direct, where_split=split)
     visible, vparams = scope_communes_sql(scope, scheme, "u.code")
     prov = "AND u.province_code = :p" if province_code else ""
     sql = f"""
@@ -197,7 +186,7 @@ def filtered_counts(engine: Engine, scope: Scope, *, scheme: str, province_code:
         GROUP BY u.code ORDER BY u.code"""
     with engine.connect() as conn:
         return pd.read_sql(text(sql), conn, params={"s": scheme, "p": province_code, "first": first,
-                                                    "last_day": last_day, **fparams, **sparams, **vparams})
+                                                    "as_of": last_day, **fparams, **sparams, **vparams})
 
 
 POINTS_LIMIT = 50_000
