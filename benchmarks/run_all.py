@@ -13,15 +13,16 @@ the bundled boundaries, N synthetic cases over all communes of Vietnam with real
 * the app under **gunicorn** (2 workers x 16 threads, as ``load_test.py``), one admin user created with
   ``add_user``, logged in through the real form (``load_test.VirtualUser.login``);
 * **filter change**: the map's ``restyle`` callback over HTTP (indicator and month change; it sends
-  colours and labels only) — province scope: Quảng Nam (legacy 49); national scope: one restyle for
-  *every* province of the legacy scheme, summed (the app draws one province at a time, so a national
-  filter change is that sweep); latency min/median/p95 and response bytes.  The geometry callback
-  ``show_province`` (sent once per province, not per filter change) is measured too;
+  one class character and one value per commune) — province scope: Quảng Nam (legacy 49); national
+  scope: the map page's whole-country view (``province=VN``, one callback for every commune of the
+  legacy scheme); latency min/median/p95 and response bytes.  The geometry callback ``show_province``
+  (sent once per scope, not per filter change) is measured too;
 * **naive baseline**, same filter changes and scopes: a folium map regenerated from geopandas on every
   change (``read_postgis`` of the communes' full geometry + that month's value, ``folium.Map`` with a
   ``GeoJson`` choropleth, ``m.get_root().render()``), timed and sized;
-* **first paint** of the map page (province scope) in headless Chromium (Playwright, the flags of
-  ``tests/browser/conftest.py``): from navigation to ``path.gd-commune`` count = the province's communes;
+* **first paint** and **repaint** of the map page (province and whole country) in headless Chromium
+  (Playwright, the flags of ``tests/browser/conftest.py``): until every commune is drawn with its classes;
+  then from choosing another indicator until the new classes are applied and the next frame drawn;
 * **EHSA** (``emerging_hotspots``) on the cube read from the database: Quảng Nam
   (``bench_refresh.ehsa_one_province``) and every legacy province (summed);
 * optionally (``--users N``) N concurrent logged-in users for ``--seconds`` doing filter changes.
@@ -260,41 +261,31 @@ def measure_import(engine, home: Path, n: int, seed: int) -> dict:
             "ratio_import_to_copy": round(t_import / t_copy, 2)}
 
 
-def measure_callbacks(client: Client, engine, provinces: dict, scope: str, reps: int, sweeps: int) -> dict:
+def _restyle_series(client: Client, province: str, months: list[str], reps: int) -> dict:
+    """``reps`` filter changes after 3 warm-up calls: latency and response size (raw and gzip)."""
+    secs, sizes, gz = [], [], []
+    for k, (ind, month) in enumerate(changes(months, reps + 3)):
+        s, b = client.restyle(province, months, ind, month)
+        if k >= 3:
+            secs.append(s)
+            sizes.append(len(b))
+            gz.append(len(gzip.compress(b, 6)))
+    return {"warmup": 3, "ms": stats(secs), "bytes": stats(sizes, 1), "gzip_bytes": stats(gz, 1)}
+
+
+def measure_callbacks(client: Client, scope: str, reps: int) -> dict:
     out: dict = {}
-    months49 = provinces[PROVINCE]
-    if scope in ("province", "both"):
-        t_geo, b_geo, data = client.show_province(PROVINCE)
-        n_communes = len(data["response"]["communes"]["data"]["features"])
-        items = [(PROVINCE, months49, i, m) for i, m in changes(months49, reps + 3)]
-        secs, sizes, gz = [], [], []
-        for k, it in enumerate(items):
-            s, b = client.restyle(*it)
-            if k >= 3:
-                secs.append(s)
-                sizes.append(len(b))
-                gz.append(len(gzip.compress(b, 6)))
-        out["province"] = {"province": PROVINCE, "communes": n_communes, "warmup": 3, "ms": stats(secs),
-                           "bytes": stats(sizes, 1), "gzip_bytes": stats(gz, 1),
-                           "show_province_once": {"ms": round(1000 * t_geo, 1), "bytes": b_geo}}
-        print(f"restyle province {PROVINCE}: {out['province']['ms']} ms, {out['province']['bytes']} bytes", flush=True)
-    if scope in ("national", "both"):
-        t_geo, b_geo, data = client.show_province(NATIONAL)
+    for s, province in (("province", PROVINCE), ("national", NATIONAL)):
+        if scope not in (s, "both"):
+            continue
+        t_geo, b_geo, data = client.show_province(province)
         months = data["response"]["map-months"]["data"]
-        n_national = len(data["response"]["communes"]["data"]["features"])
-        items = [(NATIONAL, months, i, m) for i, m in changes(months, reps + 3)]
-        secs, sizes, gz = [], [], []
-        for k, it in enumerate(items):
-            s, b = client.restyle(*it)
-            if k >= 3:
-                secs.append(s)
-                sizes.append(len(b))
-                gz.append(len(gzip.compress(b, 6)))
-        out["national"] = {"how": f"the map page's whole-country view: one restyle of all {n_national:,} communes",
-                           "communes": n_national, "warmup": 3, "ms": stats(secs), "bytes": stats(sizes, 1),
-                           "gzip_bytes": stats(gz, 1), "show_province_once": {"ms": round(1000 * t_geo, 1),
-                                                                              "bytes": b_geo}}
-        print(f"restyle national: {out['national']['ms']} ms, {out['national']['bytes']} bytes", flush=True)
+        n = len(data["response"]["communes"]["data"]["features"])
+        out[s] = {"province": province, "communes": n, **_restyle_series(client, province, months, reps),
+                  "show_province_once": {"ms": round(1000 * t_geo, 1), "bytes": b_geo}}
+        if s == "national":
+            out[s]["how"] = f"the map page's whole-country view: one restyle of all {n:,} communes"
+        print(f"restyle {s}: {out[s]['ms']} ms, {out[s]['bytes']} bytes", flush=True)
     return out
 
 
@@ -635,7 +626,6 @@ def main(argv=None) -> int:
         args.markdown_only.with_name("results.md").write_text(markdown(res))
         return 0
     reps = 5 if args.quick else 20
-    sweeps = 2 if args.quick else 5
     base_reps, base_nat = (3, 1) if args.quick else (10, 3)
     paint_reps = 3 if args.quick else 10
 
@@ -673,7 +663,7 @@ def main(argv=None) -> int:
         server, base = start_gunicorn(cluster.url(), home)
         client = Client(base, USER)
         client.login()
-        res["filter_change"] = measure_callbacks(client, engine, provinces, args.scope, reps, sweeps)
+        res["filter_change"] = measure_callbacks(client, args.scope, reps)
         res["baseline_folium"] = measure_baseline(engine, provinces, args.scope, base_reps, base_nat)
         n_communes = res["filter_change"].get("province", {}).get("communes")
         if n_communes is None:
