@@ -100,9 +100,11 @@ class OutsideRequests(list):
     """Requests to hosts other than loopback (they are aborted and recorded)."""
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="vi-VN")
+@contextlib.contextmanager
+def guarded_page(browser, size=(1400, 900), *, any_error_fails: bool = False):
+    """A page that may reach only this machine (other hosts are aborted and fail the test) and must
+    keep its Content-Security-Policy; with ``any_error_fails`` every uncaught page error fails too."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="vi-VN")
     outside = OutsideRequests()
     errors: list[str] = []
 
@@ -119,8 +121,18 @@ def page(browser):
     pg.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     pg.outside_requests = outside
     pg.page_errors = errors
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
     assert list(outside) == [], f"the page requested hosts outside the machine: {list(outside)[:5]}"
     csp = [e for e in errors if "Content Security Policy" in e]
     assert csp == [], f"the page broke its Content-Security-Policy: {csp[:3]}"
+    if any_error_fails:
+        assert errors == [], f"errors in the page: {errors[:3]}"
+
+
+@pytest.fixture
+def page(browser):
+    with guarded_page(browser) as pg:
+        yield pg

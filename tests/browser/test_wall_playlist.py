@@ -5,12 +5,10 @@ a screenshot of every view at 1920×1080 in test-output/ (one at 3840×2160)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
 import shutil
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -21,7 +19,7 @@ from geo_dash.layers import data as layer_data
 from geo_dash.layers import registry
 from geo_dash.web.i18n import t
 from geo_dash.web.walls import CUBE_VIEWS, load_playlists
-from tests.browser.conftest import LOCAL_HOSTS, login, served
+from tests.browser.conftest import guarded_page, login, served
 from tests.conftest import _create_db, _drop_db
 
 pytestmark = pytest.mark.browser
@@ -89,29 +87,9 @@ def wall_engine(wall_url):
     engine.dispose()
 
 
-@contextlib.contextmanager
 def wall_page(browser, size=(1920, 1080)):
-    """A page of the given size that may reach only this machine and must keep its CSP."""
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="vi-VN")
-    outside, errors = [], []
-
-    def guard(route):
-        url = route.request.url
-        if url.startswith(("http://", "https://", "ws://", "wss://")) and urlparse(url).hostname not in LOCAL_HOSTS:
-            outside.append(url)
-            return route.abort()
-        return route.continue_()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    try:
-        yield page
-    finally:
-        context.close()
-    assert outside == [], f"the wall requested hosts outside the machine: {outside[:5]}"
-    assert errors == [], f"errors in the page: {errors[:3]}"
+    """A page of the given size that may reach only this machine, must keep its CSP and throw no error."""
+    return guarded_page(browser, size, any_error_fails=True)
 
 
 def _title(view) -> str:
