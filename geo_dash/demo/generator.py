@@ -25,7 +25,7 @@ Model (one call of :func:`generate_cases`)
     4. Clusters add a Poisson *excess* on top of the baseline in a few
        communes (``demo_clusters``): historical (×5 the baseline at the
        start, fading with an 8-year e-folding time), emerging (a key-project
-       site-clearance surge over the last 4 months, up to ×17) and
+       site-clearance surge over the last 4 months, up to ×21) and
        diminishing (a project's compensation grievances: ×9 in January 2020
        rising to ×21 in June 2023, then falling exponentially to ×7 in June
        2025 — still a hot spot, but declining).  The historical excess gets
@@ -213,7 +213,7 @@ HISTORICAL_DESCRIPTION_VI = (
 # Cluster intensity (excess over the commune's own baseline rate).
 HISTORICAL_EXCESS = 4.0  # ×5 at the start
 HISTORICAL_EFOLD_YEARS = 8.0  # → about ×3 after 5.5 years
-EMERGING_EXCESS = 16.0  # up to ×17 in the last month …
+EMERGING_EXCESS = 20.0  # up to ×21 in the last month …
 EMERGING_RAMP_MONTHS = 4  # … rising as ((t − t₀) / 4)^1.5 over the last 4 months, no excess before
 EMERGING_RAMP_POWER = 1.5
 # Diminishing: by calendar month, rising linearly from ×9 in January 2020 to ×21 in June 2023 (the

@@ -74,17 +74,10 @@ def test_diminishing_cluster_is_diminishing_or_historical(demo_engine, clusters)
 
 
 def test_alerts_fire_for_the_emerging_cluster(demo_engine, clusters):
-    """Both rules fire in the cluster, in at least 2 of its 3 communes.
-
-    Not necessarily all 3: counts are Poisson, and on seed 2025 Tam Anh Bắc (20983, the smallest)
-    drew 4 cases in June 2025 against ~11 expected, so neither rule fires there.  Rules evaluated
-    offline on seeds 0–39: alerts in >= 2 communes and both rules for every seed; all 3 communes
-    for 35 of the 40 (26 of 40 with the previous cluster shapes and noise).
-    """
     codes = clusters["emerging"]["commune_codes"]
     found = read.alerts(demo_engine, ALL, scheme="legacy", province_code=clusters["emerging"]["province_code"])
     mine = found[found["commune_code"].isin(codes)]
-    assert len(set(mine["commune_code"])) >= 2, mine
+    assert set(mine["commune_code"]) == set(codes)  # every commune of the cluster has an alert
     assert {"mass_petitions_30d", "monthly_spike"} <= set(mine["rule_id"])
     assert (mine["as_of"] == AS_OF).all()
     assert mine["message_vi"].str.contains("Xã/phường").all()
