@@ -30,6 +30,7 @@ from geo_dash.security.scope import Scope
 __all__ = [
     "scope_communes_sql",
     "cube_values",
+    "cube_series",
     "indicator_quantiles",
     "stored_quantiles",
     "commune_series",
@@ -144,6 +145,33 @@ def cube_values(
         {"" if INDICATORS[indicator] else "GROUP BY r.commune_code"}
         ORDER BY r.commune_code"""
     return _read(engine, sql, {"s": scheme, "p": province_code, "first": first, "last": last, **params, **fparams})
+
+
+def cube_series(
+    engine: Engine,
+    scope: Scope,
+    *,
+    scheme: str,
+    province_code: str | None,
+    indicator: str,
+    first: date,
+    last: date,
+) -> pd.DataFrame:
+    """``DataFrame(commune_code, month, value)``: one cube indicator month by month from ``first`` to
+    ``last`` for the province's (``None``: the country's) visible communes — for each month exactly what
+    :func:`cube_values` returns for that month alone (a month's flow is its own sum; a stock is its
+    value).  What the map page sends once so that a change of month or indicator restyles in the page."""
+    _check_scheme(scheme)
+    if indicator not in INDICATORS:
+        raise ValueError(f"unknown indicator {indicator!r}; known: {sorted(INDICATORS)}")
+    where, params = scope_communes_sql(scope, scheme, "r.commune_code")
+    prov = "AND r.province_code = :p" if province_code else ""
+    sql = f"""
+        SELECT r.commune_code, to_char(r.month, 'YYYY-MM') AS month, r.{indicator} AS value FROM cube_month r
+        WHERE r.scheme = :s {prov} AND r.month BETWEEN :first AND :last AND {where}
+        ORDER BY r.month, r.commune_code"""
+    return _read(engine, sql, {"s": scheme, "p": province_code, "first": month_start(first),
+                               "last": month_start(last), **params})
 
 
 def indicator_quantiles(engine: Engine, scope: Scope, *, scheme: str, province_code: str | None,

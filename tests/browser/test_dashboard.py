@@ -2,6 +2,8 @@
 the commune panel equal to the analytics KPIs, URL state, and the wall kiosk."""
 
 import json
+import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -39,6 +41,80 @@ def test_indicator_change_restyles_without_geometry(analytics_server, page, test
     assert after != before
     assert "indicator=n_mass" in page.url
     page.screenshot(path=str(test_output / "map_mass_petitions.png"))
+
+
+def _until(page, js: str, timeout: float = 15.0):
+    """Poll a page function until it returns something truthy (the CSP forbids wait_for_function)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(js)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {js}"
+        page.wait_for_timeout(50)
+
+
+HELD = "legend.children"  # in the body of the server's restyle request (its outputs)
+
+
+def test_month_and_indicator_restyle_in_the_page_before_the_server_answers(analytics_server, page, test_output):
+    """Once the page holds an indicator's month-by-month series it repaints a change of indicator or
+    month by itself; the server's answer (held back here) follows and agrees with it."""
+    login(page, analytics_server)
+    page.goto(analytics_server + "/?scheme=legacy&province=45&indicator=intensity")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
+    _until(page, "() => window.geoDash.series['legacy:45|intensity']")
+    box = page.get_by_role("textbox", name="Chỉ tiêu", exact=True)
+    box.click()
+    page.get_by_role("option", name="Khiếu kiện đông người").click()
+    _until(page, "() => window.geoDash.series['legacy:45|n_mass'] && window.geoDash.current.ind === 'n_mass'")
+    page.wait_for_timeout(300)
+
+    held = []
+    page.route("**/_dash-update-component*",
+               lambda route: held.append(route) if HELD in (route.request.post_data or "") else route.fallback())
+    served = page.evaluate("() => window.geoDash.served")
+    box.click()
+    page.get_by_role("option", name="Cường độ khiếu kiện (chỉ số tổng hợp)").click()
+    drawn = _until(page, "() => window.geoDash.current.ind === 'intensity' && window.geoDash.current")
+    assert drawn["fast"] is True
+    for _ in range(100):  # the held request reaches the handler when Playwright next pumps its events
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    assert page.evaluate("() => window.geoDash.served") == served  # the server has not answered yet
+    ser = page.evaluate("() => window.geoDash.series['legacy:45|intensity']")
+    j = ser["m"].index(drawn["m"])
+    assert drawn["k"] == ser["k"][j] and drawn["m"] == "2025-06"
+    # every commune painted in its class's colour (SVG fill), in feature order
+    fills = page.evaluate("""() => window.geoDash.layers['legacy:45'].map(l => l.options.fillColor)""")
+    expected = [drawn["pal"][int(c)] if c.isdigit() else None for c in drawn["k"]]
+    assert [f for f, e in zip(fills, expected) if e] == [e for e in expected if e]
+    # the legend waits for the server, dimmed meanwhile
+    assert "Khiếu kiện đông người" in page.locator("#legend").inner_text()
+    expect(page.locator("#legend")).to_have_class(re.compile("gd-stale"))
+    page.screenshot(path=str(test_output / "map_fast_restyle_before_answer.png"))
+
+    for route in held:
+        route.fallback()
+    _until(page, f"() => window.geoDash.served > {served} && !window.geoDash.current.fast")
+    answer = page.evaluate("() => window.geoDash.current")
+    assert answer["k"] == drawn["k"] and answer["pal"] == drawn["pal"]  # the server agrees
+    expect(page.locator("#legend")).to_contain_text("Cường độ khiếu kiện", timeout=10000)
+    expect(page.locator("#legend")).not_to_have_class(re.compile("gd-stale"))
+
+    # playback steps month by month in the page even while the server's answers are held
+    held.clear()
+    page.get_by_role("button", name="Chạy/dừng theo tháng").click()  # 06/2025 is the last: wraps to the first
+    first = _until(page, f"() => window.geoDash.current.m === '{ser['m'][0]}' && window.geoDash.current")
+    assert first["fast"] is True and first["k"] == ser["k"][0]
+    second = _until(page, f"() => window.geoDash.current.m === '{ser['m'][1]}' && window.geoDash.current")
+    assert second["k"] == ser["k"][1]
+    page.get_by_role("button", name="Chạy/dừng theo tháng").click()
+    assert held, "the server was asked as well"
+    for route in held:
+        route.fallback()
 
 
 def test_play_steps_through_months(analytics_server, page):

@@ -18,6 +18,7 @@ MAP = ("..communes.data...districts.data...map-bounds.data...counts.children...m
        "..")
 COMMUNES = "..cases-commune.data...cases-commune.value.."
 RESTYLE = ("..communes-style.data...legend.children...month-label.children...map-view.data...layer-features.data..")
+SERIES = "communes-series.data"
 POINTS = "..case-points.data...case-points.cluster...points-note.children.."
 STATE = {"cases-scheme.value": "legacy", "cases-province.value": "45", "cases-lang.data": "vi"}
 FORM_IDS = ["external_ref", "received_date", "kind", "category", "people_count", "status", "resolved_date",
@@ -196,6 +197,9 @@ def test_fuzzed_callback_inputs_never_fail_or_leak(client_for, probes, commune, 
         officer.callback(POINTS, {"points.checked": True, "month-slider.value": case_id,
                                   "map-months.data": ["2025-01"], "range.value": "12", "f-category.value": commune},
                          {"province.value": province, "scheme.value": scheme, "lang.data": "vi"}),
+        officer.callback(SERIES, {"series-request.data": {"g": f"{scheme}:{province}", "ind": commune}},
+                         {"province.value": province, "scheme.value": scheme, "lang.data": case_id,
+                          "map-months.data": [case_id, "2025-01"]}),
     ):
         assert resp.status_code < 500, resp.get_data(as_text=True)[:300]
         assert _leaks(resp.get_data(as_text=True), probes["other_refs"]) == []

@@ -1,13 +1,13 @@
 // Client-side styling for dash-leaflet ({"variable": "geoDash.<name>"}).
-// The polygons reach the browser once per province and scheme; a change of indicator, month or
-// filter sends only `hideout` = {colors: {code: "#hex"}, values: {code: label}, ehsa: {code: label},
-// hot: {code: true}, selected: code}, and these functions restyle the existing layers.
-// Client-side styling for dash-leaflet ({"variable": "geoDash.<name>"}).
 // The polygons reach the browser once per province (or the country) and scheme; each feature carries
 // its position `i` and its geometry key `g` ("<scheme>:<province>").  A change of indicator, month or
 // filter sends only the store `communes-style` = {g, k: one class character per feature ("0"-"9",
 // "-" no data, "~" hidden), pal: [colours], v: [values], s: "0101…" sensitive overlay, n: title, lang}
 // and `applyStyle` restyles the existing Leaflet layers in place (setStyle), never rebuilding them.
+// For a one-month view without case filters the page also holds, once per scope, indicator and
+// analytics run, that indicator's classes for every month (`series`, from map_page.series), so a
+// change of month or indicator repaints at once in the page (`geoDashMap.fast`) and the server's
+// answer, which still comes for the legend, is checked against it (`geoDashMap.apply`).
 window.geoDash = Object.assign({}, window.geoDash, {
     current: {},
     layers: {},
@@ -46,17 +46,30 @@ window.geoDash = Object.assign({}, window.geoDash, {
         s.className = "gd-commune" + (feature.properties.hot ? " gd-hot" : "");
         return s;
     },
-    applyStyle: function (h) {
+    // Restyle the existing layers for `h`; `fast`: drawn by the page from its series copy, before the
+    // server's answer (which then only confirms it: same classes, nothing to redraw).
+    applyStyle: function (h, fast) {
         if (!h || !h.g) { return window.dash_clientside.no_update; }
-        window.geoDash.current = h;
-        window.geoDash.applied = (window.geoDash.applied || 0) + 1;  // read by the benchmark's repaint timer
-        var layers = window.geoDash.layers[h.g] || [];
+        var gd = window.geoDash, cur = gd.current || {};
+        var same = cur.g === h.g && cur.k === h.k && cur.s === h.s && String(cur.pal) === String(h.pal);
+        gd.current = h;
+        if (!fast) { gd.served = (gd.served || 0) + 1; }  // read by the benchmark and the tests
+        // the legend is the server's: dimmed from a restyle in the page until its answer arrives
+        var legend = document.getElementById("legend");
+        if (legend) { legend.classList.toggle("gd-stale", !!fast); }
+        if (same) { return h.g + "@" + (h.k || "").length; }
+        gd.applied = (gd.applied || 0) + 1;  // read by the benchmark's repaint timer
+        var layers = gd.layers[h.g] || [];
         for (var n = 0; n < layers.length; n++) {
             var layer = layers[n];
-            if (layer) { layer.setStyle(window.geoDash.styleFor(layer.feature, h)); }
+            if (layer) { layer.setStyle(gd.styleFor(layer.feature, h)); }
         }
         return h.g + "@" + (h.k || "").length;
     },
+    // The month-by-month series of one indicator (server: map_page.series), by "<g>|<indicator>".
+    series: {},
+    pending: {},
+    seriesKey: function (g, ind) { return g + "|" + ind; },
     outlineStyle: function () {
         return { color: "#000000", weight: 4, fill: false, interactive: false, className: "gd-outline" };
     },
@@ -155,7 +168,58 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 });
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     geoDashMap: {
-        apply: function (h) { return window.geoDash.applyStyle(h); },
+        // The server's answer to a change: draw it, check the page's series copy against it (a new
+        // analytics run or a different answer drops the copy) and ask for the series it lacks.
+        apply: function (h, lastRequest) {
+            var gd = window.geoDash, nu = window.dash_clientside.no_update;
+            var drawn = gd.applyStyle(h, false);
+            if (!h || !h.g || !h.m || !h.ind || !h.r) { return [drawn, nu]; }
+            var key = gd.seriesKey(h.g, h.ind), ser = gd.series[key];
+            if (ser) {
+                var j = ser.m.indexOf(h.m);
+                if (ser.r !== h.r || j < 0 || ser.k[j] !== h.k || String(ser.pal[j]) !== String(h.pal)) {
+                    delete gd.series[key];
+                    ser = null;
+                }
+            }
+            var asked = gd.pending[key];
+            if (ser || (asked && Date.now() - asked < 30000)) { return [drawn, nu]; }
+            gd.pending[key] = Date.now();
+            return [drawn, { g: h.g, ind: h.ind, r: h.r, at: gd.pending[key] }];
+        },
+        hold: function (ser) {
+            var gd = window.geoDash;
+            if (!ser || !ser.g || !ser.ind || !Array.isArray(ser.m)) { return window.dash_clientside.no_update; }
+            var key = gd.seriesKey(ser.g, ser.ind), keys = Object.keys(gd.series);
+            if (keys.length >= 24) { delete gd.series[keys[0]]; }  // a few scopes × indicators at most
+            gd.series[key] = ser;
+            delete gd.pending[key];
+            return key + "#" + ser.r;
+        },
+        // A change of indicator or month with no case filter, a one-month period, no registry layer
+        // and nothing hidden: restyle from the series at once (no round trip); otherwise wait for the
+        // server's answer.  The server's answer comes in either case (legend, URL) and is checked.
+        fast: function (indicator, index, months, span, category, kind, status, mass, over, sonly, layer) {
+            var gd = window.geoDash, nu = window.dash_clientside.no_update, cur = gd.current || {};
+            var any = function (a) { return Array.isArray(a) && a.length > 0; };
+            if (!cur.g || !cur.r || String(span || "1") !== "1" || layer || sonly === true || mass === true ||
+                over === true || any(category) || any(kind) || any(status) || !Array.isArray(months) || !months.length) {
+                return nu;
+            }
+            var ser = gd.series[gd.seriesKey(cur.g, indicator)];
+            if (!ser || ser.r !== cur.r) { return nu; }
+            var i = (typeof index === "number" && index >= 0 && index < months.length) ? index : months.length - 1;
+            var j = ser.m.indexOf(months[i]);
+            if (j < 0) { return nu; }
+            gd.applyStyle({ g: cur.g, k: ser.k[j], pal: ser.pal[j], v: ser.v ? ser.v[j] : null, s: cur.s, n: ser.n,
+                lang: cur.lang, r: ser.r, ind: indicator, m: months[i], fast: true }, true);
+            return indicator + "@" + months[i];
+        },
+        step: function (_n, value, maximum) {
+            value = typeof value === "number" ? value : 0;
+            maximum = typeof maximum === "number" ? maximum : 0;
+            return value >= maximum ? 0 : value + 1;
+        },
         // The whole view in the URL: the server's view parameters, the drill-down and the map position.
         url: function (view, selected, district, center, zoom) {
             var viewport = { center: center, zoom: zoom };

@@ -46,6 +46,10 @@ from geo_dash.web.pages.map_view import (
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 _breaks_cache: dict[tuple, list[float]] = {}
+#: Up to this many communes the month-by-month series carries the values too (the tooltips'); the
+#: country's ~10,000 get the classes only (360 kB instead of ~1.5 MB per indicator) and their values
+#: with the server's answer to each change.
+SERIES_VALUES_MAX = 2500
 
 __all__ = ["layout", "register_callbacks", "parse_state", "DEFAULT_PROVINCE", "INDICATORS"]
 
@@ -107,6 +111,10 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
         dcc.Store(id="drill-init"),
         dcc.Store(id="communes-style"),
         dcc.Store(id="communes-styled"),
+        dcc.Store(id="series-request"),
+        dcc.Store(id="communes-series"),
+        dcc.Store(id="communes-series-held"),
+        dcc.Store(id="communes-fast"),
         dcc.Interval(id="map-player", interval=1200, disabled=True),
         html.Div(className="gd-controls", children=[
             dmc.SegmentedControl(
@@ -292,6 +300,17 @@ def _crumbs(engine, scheme: str, province: str | None, district: str | None, com
 
 
 # --------------------------------------------------------------------------- classes and legend
+def _choropleth(order: list[str], values, indicator: str, bins, hidden=frozenset(), with_values: bool = True):
+    """One month's (or period's) classes in feature order: ``({"k", "pal", "v"}, classes)`` — the one
+    rule for the server's answer to a change and for the series the page restyles from by itself."""
+    classes = indicator_classes(values["value"], indicator, bins)
+    class_of = dict(zip(values["commune_code"], (int(k) for k in classes.class_of)))
+    out = {"k": class_string(order, class_of, hidden), "pal": classes.colors}
+    if with_values:
+        out["v"] = value_list(order, dict(zip(values["commune_code"], values["value"])))
+    return out, classes
+
+
 def _breaks(engine, scheme: str, province: str, indicator: str, run: dict | None) -> list[float] | None:
     """Class breaks fixed over every month of the cube for this province and indicator (cached per
     analytics run): natural breaks of the pooled values' quantiles for the intensity, quintiles otherwise."""
@@ -714,16 +733,54 @@ def register_callbacks(app, engine) -> None:
         if hidden:
             notes.append(t("map.sensitive_only_note", lang))
             values = values[~values["commune_code"].isin(hidden)]
-        classes = indicator_classes(values["value"], "filtered" if filters else indicator, bins)
-        class_of = dict(zip(values["commune_code"], (int(k) for k in classes.class_of)))
-        hideout = {"g": f"{scheme}:{province}", "k": class_string(order, class_of, hidden), "pal": classes.colors,
-                   "v": value_list(order, dict(zip(values["commune_code"], values["value"]))),
-                   "s": flag_string(order, overlay), "n": title, "lang": lang}
+        hideout, classes = _choropleth(order, values, "filtered" if filters else indicator, bins, hidden)
+        hideout.update({"g": f"{scheme}:{province}", "s": flag_string(order, overlay), "n": title, "lang": lang})
+        if not filters and span == 1 and not hidden and run:
+            # a view the page can also draw from the month-by-month series (see `series`): say which
+            # one it is, so the page checks its copy against this answer
+            hideout.update({"r": run["id"], "ind": indicator, "m": last.isoformat()[:7]})
         no_data = int((classes.class_of < 0).sum())
         if scope.everything:  # communes of provinces nobody imported cases for have no cube rows: no data
             no_data += len(set(order) - set(values["commune_code"]) - hidden)
         return (hideout, _legend(classes, title, no_data, period_text, notes, run, lang), period_text,
                 view_params(state), EMPTY)
+
+    @app.callback(
+        Output("communes-series", "data"),
+        Input("series-request", "data"),
+        State("province", "value"), State("scheme", "value"), State("lang", "data"), State("map-months", "data"),
+    )
+    def series(request, province, scheme, lang, months):
+        """Every month of one indicator's classes (and, for a province, values) in one answer, asked for
+        once per scope, indicator and analytics run by the page (``geoDashMap.apply``): then a change of
+        month or indicator restyles in the page with no round trip (``geoDashMap.fast``); the server's
+        own answer (``restyle``) still follows for the legend and is checked against this copy."""
+        province, scheme, lang = province_value(province), valid.scheme(scheme), valid.lang(lang)
+        if not isinstance(request, dict) or not province:
+            return no_update
+        indicator = request.get("ind")
+        if indicator not in INDICATORS or request.get("g") != f"{scheme}:{province}":
+            return no_update
+        months = [m for m in (months or []) if month_of(m)]
+        run = analytics.latest_run(engine, scheme)
+        if not months or not run:
+            return no_update
+        order = _order(engine, scheme, province)
+        frame = analytics.cube_series(engine, active_scope(), scheme=scheme, province_code=_province_arg(province),
+                                      indicator=indicator, first=month_of(months[0]), last=month_of(months[-1]))
+        bins = _breaks(engine, scheme, province, indicator, run)
+        with_values = len(order) <= SERIES_VALUES_MAX
+        by_month = dict(tuple(frame.groupby("month", sort=False)))
+        empty = frame.iloc[0:0]
+        out = {"g": f"{scheme}:{province}", "ind": indicator, "r": run["id"], "n": t(f"indicator.{indicator}", lang),
+               "m": months, "k": [], "pal": [], "v": [] if with_values else None}
+        for m in months:
+            style, _ = _choropleth(order, by_month.get(m, empty), indicator, bins, with_values=with_values)
+            out["k"].append(style["k"])
+            out["pal"].append(style["pal"])
+            if with_values:
+                out["v"].append(style["v"])
+        return out
 
     @app.callback(
         Output("case-points", "data"), Output("case-points", "cluster"), Output("points-note", "children"),
@@ -754,7 +811,20 @@ def register_callbacks(app, engine) -> None:
 
     app.clientside_callback(
         ClientsideFunction("geoDashMap", "apply"),
-        Output("communes-styled", "data"), Input("communes-style", "data"),
+        Output("communes-styled", "data"), Output("series-request", "data"),
+        Input("communes-style", "data"), State("series-request", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("geoDashMap", "hold"),
+        Output("communes-series-held", "data"), Input("communes-series", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("geoDashMap", "fast"),
+        Output("communes-fast", "data"),
+        Input("indicator", "value"), Input("month-slider", "value"),
+        State("map-months", "data"), State("range", "value"), State("f-category", "value"), State("f-kind", "value"),
+        State("f-status", "value"), State("f-mass", "checked"), State("f-over", "checked"),
+        State("f-sonly", "checked"), State("layer", "value"),
     )
 
     app.clientside_callback(
@@ -824,12 +894,9 @@ def register_callbacks(app, engine) -> None:
         playing = bool(disabled)  # it was stopped: start
         return (not playing), ("⏸" if playing else "▶")
 
-    @app.callback(
+    app.clientside_callback(  # playback: the next month, in the page (no round trip per step)
+        ClientsideFunction("geoDashMap", "step"),
         Output("month-slider", "value", allow_duplicate=True),
         Input("map-player", "n_intervals"), State("month-slider", "value"), State("month-slider", "max"),
         prevent_initial_call=True,
     )
-    def step(_n, value, maximum):
-        value = value if isinstance(value, int) else 0
-        maximum = maximum if isinstance(maximum, int) else 0
-        return 0 if value >= maximum else value + 1
