@@ -59,6 +59,27 @@ WHERE u.scheme = :s AND u.level = :level AND u.province_code = :p AND u.geom_dis
 """
 
 
+def scope_bounds(engine: Engine, scheme: str, province_code: str, scope: Scope) -> list | None:
+    """``[[south, west], [north, east]]`` of the province's communes the user may see — where a
+    district officer's map opens — or ``None`` for a user who sees the whole province (or none of it)."""
+    if scope.everything:
+        return None
+    scope_sql, sp = communes_in_scope_sql(scope, scheme)
+    with engine.connect() as conn:
+        row = conn.execute(text(f"""
+            SELECT count(*) FILTER (WHERE code IN ({scope_sql})), count(*),
+                   ST_XMin(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql}))),
+                   ST_YMin(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql}))),
+                   ST_XMax(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql}))),
+                   ST_YMax(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql})))
+            FROM admin_unit WHERE scheme = :s AND level = 'commune' AND province_code = :p AND geom IS NOT NULL"""),
+            {"s": scheme, "p": province_code, **sp}).one()
+    seen, total, w, s_, e, n = row
+    if not seen or seen == total or w is None:
+        return None
+    return [[s_, w], [n, e]]
+
+
 def province_geojson(engine: Engine, scheme: str, province_code: str, scope: Scope = ALL) -> dict:
     """The communes (and, for the legacy scheme, the districts) of one province, with its bounds.
 

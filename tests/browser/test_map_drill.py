@@ -196,3 +196,38 @@ def test_a_commune_can_be_found_by_keyboard_without_diacritics(analytics_server,
     expect(page.locator("#panel-title")).to_contain_text("Xã Hải Khê", timeout=15000)
     expect(page).to_have_url(re.compile(r"commune=19741"), timeout=10000)
     expect(page.locator(".gd-crumb-current")).to_have_text("Xã Hải Khê")
+
+
+def _center(page):
+    expect(page).to_have_url(re.compile(r"at=-?[0-9.]+%2C"), timeout=15000)
+    lat, lon, zoom = (float(x) for x in re.search(r"at=([^&]+)", page.url).group(1).replace("%2C", ",").split(","))
+    return lat, lon, zoom
+
+
+def _inside(bounds, lat, lon) -> bool:
+    (s, w), (n, e) = bounds
+    return s <= lat <= n and w <= lon <= e
+
+
+def test_a_district_officer_opens_on_the_own_district(analytics_server, page, engine):
+    login(page, analytics_server, "officer_vl")
+    page.goto(analytics_server + "/")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
+    expect(page.get_by_role("textbox", name="Quận / huyện")).to_have_value("Huyện Vĩnh Linh", timeout=15000)
+    expect(page.locator("#map-crumbs")).to_contain_text("Vĩnh Linh")
+    lat, lon, zoom = _center(page)
+    assert _inside(read.unit_info(engine, "legacy", "464")["bounds"], lat, lon)
+    assert not _inside(read.unit_info(engine, "legacy", "470")["bounds"], lat, lon)  # not Hải Lăng
+
+
+def test_an_officer_of_a_commune_group_opens_on_those_communes(analytics_server, page, engine):
+    login(page, analytics_server, "officer_2025")
+    page.goto(analytics_server + "/?scheme=2025")
+    expect(page.locator("path.gd-commune").first).to_be_visible(timeout=20000)
+    lat, lon, zoom = _center(page)
+    a, b = (read.unit_info(engine, "2025", c)["bounds"] for c in ("19363", "19366"))
+    group = [[min(a[0][0], b[0][0]), min(a[0][1], b[0][1])], [max(a[1][0], b[1][0]), max(a[1][1], b[1][1])]]
+    assert _inside(group, lat, lon)
+    province = read.unit_info(engine, "2025", "19363")["province_code"]
+    whole = read.scope_bounds(engine, "2025", province, ALL)  # None: the admin sees all of it
+    assert whole is None and zoom >= 10

@@ -267,6 +267,27 @@ def _order(engine, scheme: str, province: str) -> list[str]:
     return codes
 
 
+def _own_area(engine, scheme: str, province: str) -> dict:
+    """Where a user who sees only part of the province starts: their district (legacy scheme, one
+    district: it is also picked) or the bounds of their communes; ``{}`` for everyone else."""
+    scope = active_scope()
+    bounds = read.scope_bounds(engine, scheme, province, scope)
+    if bounds is None:
+        return {}
+    if scheme == "legacy" and not (scope.legacy_provinces or scope.provinces_2025 or scope.communes_2025):
+        here = [d for d in sorted(scope.legacy_districts)
+                if (read.unit_info(engine, scheme, d) or {}).get("province_code") == province]
+        if len(here) == 1:
+            return {"district": here[0]}
+    return {"own": bounds}
+
+
+def _bounds(value) -> list | None:
+    ok = (isinstance(value, list) and len(value) == 2 and all(isinstance(p, list) and len(p) == 2 for p in value)
+          and all(isinstance(x, (int, float)) and not isinstance(x, bool) for p in value for x in p))
+    return value if ok else None
+
+
 def _visible(engine, scheme: str, code: str) -> bool:
     where, params = analytics.scope_communes_sql(active_scope(), scheme, "u.code")
     with engine.connect() as conn:
@@ -564,6 +585,8 @@ def register_callbacks(app, engine) -> None:
         same = wanted["province"] == province and wanted["scheme"] == scheme  # the URL's drill-down applies
         init = {"province": province, "district": wanted["district"] if same else None,
                 "commune": wanted["commune"] if same else None, "at": wanted["at"] if same else None}
+        if not (init["district"] or init["commune"] or init["at"]) and province != NATIONAL:
+            init.update(_own_area(engine, scheme, province))
         return (geo["communes"], geo["districts"] or EMPTY, geo["bounds"], counts, months,
                 max(len(months) - 1, 0), index, marks, districts, {} if districts else {"display": "none"}, init)
 
@@ -643,6 +666,9 @@ def register_callbacks(app, engine) -> None:
             if dist and scheme == "legacy":
                 return at_district(dist)
             crumbs = _crumbs(engine, scheme, province, None, None, lang)
+            own = _bounds(init.get("own"))
+            if own:  # a user who sees part of the province: start on it
+                return {"bounds": own, "options": {"padding": [30, 30]}}, None, "", [], EMPTY, crumbs, no_update
             if isinstance(at, list) and len(at) == 3:
                 return {"center": at[:2], "zoom": at[2]}, None, "", [], EMPTY, crumbs, no_update
             return home, None, "", [], EMPTY, crumbs, no_update
