@@ -117,6 +117,38 @@ def test_month_and_indicator_restyle_in_the_page_before_the_server_answers(analy
         route.fallback()
 
 
+def test_a_series_answer_dropped_by_a_newer_request_is_asked_for_again(analytics_server, page):
+    """Dash keeps only the newest answer of a callback: when the indicator changes while the first
+    indicator's series is on its way, that series is dropped — the page must ask for it again."""
+    login(page, analytics_server)
+    held, holding = [], [True]
+    page.route("**/_dash-update-component*", lambda route: held.append(route)
+               if holding[0] and "communes-series.data" in (route.request.post_data or "") else route.fallback())
+    page.goto(analytics_server + "/?scheme=legacy&province=45&indicator=intensity")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1  # intensity's series, held on its way
+    box = page.get_by_role("textbox", name="Chỉ tiêu", exact=True)
+    box.click()
+    page.get_by_role("option", name="Khiếu kiện đông người").click()
+    for _ in range(200):
+        if len(held) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 2
+    holding[0] = False
+    for route in held:  # intensity's answer now comes after the newer request: Dash drops it
+        route.fallback()
+    _until(page, "() => window.geoDash.series['legacy:45|n_mass']")
+    assert page.evaluate("() => !window.geoDash.series['legacy:45|intensity']")
+    box.click()
+    page.get_by_role("option", name="Cường độ khiếu kiện (chỉ số tổng hợp)").click()
+    _until(page, "() => window.geoDash.series['legacy:45|intensity']", timeout=15)
+
+
 def test_play_steps_through_months(analytics_server, page):
     login(page, analytics_server)
     page.goto(analytics_server + "/?scheme=legacy&province=45&month=2025-01")

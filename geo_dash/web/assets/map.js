@@ -193,7 +193,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             var key = gd.seriesKey(ser.g, ser.ind), keys = Object.keys(gd.series);
             if (keys.length >= 24) { delete gd.series[keys[0]]; }  // a few scopes × indicators at most
             gd.series[key] = ser;
-            delete gd.pending[key];
+            // Dash keeps only the newest answer of a callback: a request still in flight when the next
+            // was made is dropped, so nothing is pending any more (the next answer asks again)
+            gd.pending = {};
             return key + "#" + ser.r;
         },
         // A change of indicator or month with no case filter, a one-month period, no registry layer
