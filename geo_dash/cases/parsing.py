@@ -99,16 +99,18 @@ from __future__ import annotations
 import functools
 
 import csv
-import operator
+import itertools
 from collections import Counter
 import io
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
+
+import numpy as np
 
 from geo_dash.cases import rules, vocab
 from geo_dash.cases.places import PlaceError, Resolution
@@ -545,17 +547,33 @@ class RawRow:
 
 @dataclass
 class RawTable:
-    """A file's data rows as original strings, personal-data columns already dropped."""
+    """A file's data rows as original strings, personal-data columns already dropped.
+
+    Kept column-wise (``cells``: one list per header, ``numbers``: the source row number of each
+    data row); :attr:`rows` gives the same data row-wise, built on first use."""
 
     source: str
     headers: list[str]
     columns: dict[str, str]
-    rows: list[RawRow]
+    numbers: list[int]
+    cells: dict[str, Sequence[str]]
     header_row: int = 1
     sheet: str | None = None
     encoding: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
+    _rows: list[RawRow] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rows(self) -> list[RawRow]:
+        """The data rows (``RawRow``: row number and {header: cell})."""
+        if self._rows is None:
+            self._rows = [self.row(i) for i in range(len(self.numbers))]
+        return self._rows
+
+    def row(self, i: int) -> RawRow:
+        """The ``i``-th data row (0-based)."""
+        return RawRow(self.numbers[i], {h: self.cells[h][i] for h in self.headers})
 
     def value(self, row: RawRow, field_name: str) -> str:
         header = self.columns.get(field_name)
@@ -627,6 +645,13 @@ def _build_table(
     header_number, header_cells = grid[header_index]
     body = grid[header_index + 1:]
     width = max([len(header_cells)] + [len(cells) for _, cells in body])
+    # the body column-wise: a short row's missing cells are ""
+    rows = [cells for _, cells in body]
+    if all(len(cells) == width for cells in rows):
+        column_cells = list(zip(*rows)) if rows else []
+    else:
+        column_cells = list(itertools.zip_longest(*rows, fillvalue=""))
+    column_cells += [("",) * len(body) for _ in range(width - len(column_cells))]
     columns: dict[str, str] = {}
     kept: list[tuple[int, str]] = []  # (column index, unique header)
     ignored: list[str] = []
@@ -635,7 +660,7 @@ def _build_table(
     for j in range(width):
         raw_header = header_cells[j].strip() if j < len(header_cells) else ""
         if not raw_header:
-            if not any(j < len(cells) and cells[j].strip() for _, cells in body):
+            if not any(c.strip() for c in column_cells[j]):
                 continue
             raw_header = f"Cột {j + 1}"
         kind, name = recognise_header(raw_header)
@@ -680,24 +705,20 @@ def _build_table(
             f"{header_number}): " + "; ".join(lines),
         )
 
-    rows: list[RawRow] = []
-    names = [name for _, name in kept]
-    positions = [j for j, _ in kept]
-    last = max(positions, default=-1)
-    pick = operator.itemgetter(*positions) if len(positions) > 1 else (lambda cells: tuple(cells[j] for j in positions))
-    for number, cells in body:
-        if len(cells) > last:  # the usual, full-width row: picked in C
-            values = dict(zip(names, pick(cells)))
-        else:
-            values = {name: (cells[j] if j < len(cells) else "") for j, name in kept}
-        rows.append(RawRow(number, values))
-    while rows and not any(v.strip() for v in rows[-1].values.values()):
-        rows.pop()  # trailing empty rows are not data rows
+    numbers = [number for number, _ in body]
+    kept_cells = [column_cells[j] for j, _ in kept]
+    end = len(numbers)
+    while end and not any(c[end - 1].strip() for c in kept_cells):
+        end -= 1  # trailing empty rows are not data rows
+    if end < len(numbers):
+        numbers = numbers[:end]
+        kept_cells = [c[:end] for c in kept_cells]
     return RawTable(
         source=source,
         headers=[name for _, name in kept],
         columns=columns,
-        rows=rows,
+        numbers=numbers,
+        cells={name: c for (_, name), c in zip(kept, kept_cells)},
         header_row=header_number,
         sheet=sheet,
         encoding=encoding,
@@ -731,12 +752,24 @@ def _decode_csv(data: bytes) -> tuple[str, str]:
     return data.decode("cp1258", errors="replace"), "cp1258"
 
 
+def _first_lines(text: str, count: int) -> list[str]:
+    """``text.splitlines()[:count]`` without splitting the whole text: a prefix holding more
+    than ``count`` lines has the same first ``count`` lines."""
+    size = 65536
+    while size < len(text):
+        lines = text[:size].splitlines()
+        if len(lines) > count:
+            return lines[:count]
+        size *= 4
+    return text.splitlines()[:count]
+
+
 def _read_csv(path: Path) -> RawTable:
     data = path.read_bytes()
     text, encoding = _decode_csv(data)
     text = unicodedata.normalize("NFC", text)
     # choose the delimiter on the first lines only, then read the whole file once
-    head = "\n".join(text.splitlines()[: HEADER_SCAN_ROWS + 2])
+    head = "\n".join(_first_lines(text, HEADER_SCAN_ROWS + 2))
     best: tuple[int, str, int] | None = None
     for delimiter in (",", ";", "\t", "|"):
         try:
@@ -941,9 +974,110 @@ class Reject:
     reasons: list[str]
 
 
+class Coded:
+    """A column as codes into its distinct values: ``uniques[codes]`` are the values (Python objects).
+
+    Files repeat their dates, labels and codes, so the parser decides — and the writer formats —
+    each distinct value once and spreads the result to the rows with numpy."""
+
+    __slots__ = ("codes", "uniques")
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray):
+        self.codes, self.uniques = codes, uniques
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def values(self) -> np.ndarray:
+        return self.uniques[self.codes]
+
+    def take(self, positions: np.ndarray) -> "Coded":
+        return Coded(self.codes[positions], self.uniques)
+
+    @classmethod
+    def constant(cls, value: object, n: int) -> "Coded":
+        return cls(np.zeros(n, dtype=np.intp), objects([value]))
+
+    @classmethod
+    def of(cls, values: Sequence[object]) -> "Coded":
+        """Codes of Python values (lists are keyed as tuples; None is a value like any other)."""
+        index: dict[object, int] = {}
+        uniques: list[object] = []
+        codes = np.empty(len(values), dtype=np.intp)
+        for i, v in enumerate(values):
+            key = (type(v), tuple(v)) if isinstance(v, list) else (type(v), v)
+            j = index.get(key)
+            if j is None:
+                j = index[key] = len(uniques)
+                uniques.append(v)
+            codes[i] = j
+        return cls(codes, objects(uniques))
+
+
+def objects(items: Sequence[object]) -> np.ndarray:
+    """A 1-d object array of ``items`` (tuples and lists stay elements, never become dimensions)."""
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+class CaseColumns:
+    """Accepted case records column-wise, in file order: one :class:`Coded` per field of
+    :class:`CaseRecord` (``dialogue_dates`` values are tuples here, lists in a record)."""
+
+    FIELDS: tuple[str, ...] = ()  # set below, from CaseRecord
+
+    def __init__(self, data: dict[str, Coded], n: int):
+        self.data, self.n = data, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, name: str) -> Coded:
+        return self.data[name]
+
+    @classmethod
+    def empty(cls) -> "CaseColumns":
+        return cls({f: Coded(np.zeros(0, dtype=np.intp), objects([])) for f in cls.FIELDS}, 0)
+
+    @classmethod
+    def from_records(cls, records: Sequence[CaseRecord]) -> "CaseColumns":
+        data = {}
+        for name in cls.FIELDS:
+            values = [getattr(r, name) for r in records]
+            if name == "dialogue_dates":
+                values = [tuple(v) for v in values]
+            data[name] = Coded.of(values)
+        return cls(data, len(records))
+
+    def take(self, positions: np.ndarray) -> "CaseColumns":
+        return CaseColumns({k: c.take(positions) for k, c in self.data.items()}, len(positions))
+
+    @classmethod
+    def concat(cls, parts: Sequence["CaseColumns"]) -> "CaseColumns":
+        data = {}
+        for name in cls.FIELDS:
+            offset, codes, uniques = 0, [], []
+            for part in parts:
+                codes.append(part[name].codes + offset)
+                uniques.extend(part[name].uniques.tolist())
+                offset += len(part[name].uniques)
+            data[name] = Coded(np.concatenate(codes) if codes else np.zeros(0, dtype=np.intp), objects(uniques))
+        return cls(data, sum(len(p) for p in parts))
+
+    def records(self) -> list[CaseRecord]:
+        columns = []
+        for name in self.FIELDS:
+            values = self.data[name].values().tolist()
+            if name == "dialogue_dates":
+                values = [list(v) for v in values]
+            columns.append(values)
+        return [CaseRecord(*row) for row in zip(*columns)]
+
+
+CaseColumns.FIELDS = tuple(f.name for f in fields(CaseRecord))
+
+
 @dataclass
 class ParseResult:
-    records: list[CaseRecord]
     rejects: list[Reject]
     ignored_columns: list[str]
     unknown_columns: list[str] = field(default_factory=list)
@@ -951,17 +1085,26 @@ class ParseResult:
     headers: list[str] = field(default_factory=list)
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    accepted: CaseColumns = field(default_factory=CaseColumns.empty)  # the records, column-wise
+    _records: list[CaseRecord] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def records(self) -> list[CaseRecord]:
+        """The accepted rows as :class:`CaseRecord` (built from :attr:`accepted` on first use)."""
+        if self._records is None:
+            self._records = self.accepted.records()
+        return self._records
 
     @property
     def data_rows(self) -> int:
         """Non-blank rows: always ``len(records) + len(rejects)``."""
-        return len(self.records) + len(self.rejects)
+        return len(self.accepted) + len(self.rejects)
 
     def report(self) -> dict[str, object]:
         """Summary for the import record and the screen."""
         return {
             "source": self.source,
-            "records": len(self.records),
+            "records": len(self.accepted),
             "rejects": len(self.rejects),
             "blank_rows": list(self.blank_rows),
             "ignored personal-data columns": list(self.ignored_columns),
@@ -1304,19 +1447,26 @@ def parse_rows(
     ``is_remote(code, scheme)`` says whether a commune is remote (vùng sâu,
     vùng xa) for computed deadlines; ``default_source`` fills a blank source.
 
-    ``vectorised`` (the default): every column is decided once per distinct value
-    (:mod:`geo_dash.cases.fastparse`) and only the rows that this cannot accept are
-    validated one by one — so a rejected row gets exactly the per-row path's reasons,
-    and the result is the same as with ``vectorised=False`` (tested).
+    ``vectorised`` (the default): blank rows, references and every column are decided
+    once per distinct value (:mod:`geo_dash.cases.fastparse`) and only the rows that this
+    cannot accept are validated one by one — so a rejected row gets exactly the per-row
+    path's reasons, and the result is the same as with ``vectorised=False``, the per-row
+    reference (tested).
     """
     result = ParseResult(
-        records=[],
         rejects=[],
         ignored_columns=list(raw.ignored_columns),
         unknown_columns=list(raw.unknown_columns),
         headers=list(raw.headers),
         source=raw.source,
     )
+    options = dict(as_of=as_of, resolver=resolver, deadline_rule=deadline_rule, default_source=default_source,
+                   is_remote=is_remote)
+    if vectorised:
+        from geo_dash.cases.fastparse import parse_table
+
+        parse_table(raw, result, **options)
+        return result
     kept: list[RawRow] = []
     for row in raw.rows:
         if _is_blank(raw, row):
@@ -1324,23 +1474,15 @@ def parse_rows(
         else:
             kept.append(row)
     refs = _references(raw, kept, result)
-    options = dict(as_of=as_of, resolver=resolver, deadline_rule=deadline_rule, default_source=default_source,
-                   is_remote=is_remote)
-    if vectorised and kept:
-        from geo_dash.cases.fastparse import parse_fast
-
-        outcomes = parse_fast(raw, kept, refs, **options)
-    else:
-        outcomes = [None] * len(kept)
-    for row, ref, outcome in zip(kept, refs, outcomes):
-        if outcome is None:  # not decided by the fast path: the per-row path says why
-            outcome = _parse_row(raw, row, ref, **options)
+    records: list[CaseRecord] = []
+    for row, ref in zip(kept, refs):
+        outcome = _parse_row(raw, row, ref, **options)
         if isinstance(outcome, Reject):
             result.rejects.append(outcome)
         else:
-            result.records.append(outcome)
+            records.append(outcome)
+    result.accepted = CaseColumns.from_records(records)
     return result
-
 
 
 # =========================================================================== rejects file

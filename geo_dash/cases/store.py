@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from geo_dash.cases.parsing import CaseColumns, Coded, objects
+
 # Columns of a case record as the parser and the demo generator produce them.
 RECORD_COLUMNS = (
     "source", "external_ref", "channel", "received_date", "kind", "category", "people_count", "is_mass", "is_over_level",
@@ -107,6 +109,14 @@ def _changes_sql() -> str:
     return "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(old_new(f) for f in TRACKED_FIELDS) + "))"
 
 
+def _differs_sql() -> str:
+    """True when any tracked field differs — exactly when :func:`_changes_sql` is not ``{}`` (the same
+    IS DISTINCT FROM per field), without building the JSON of every unchanged case of a re-import."""
+    plain = [f for f in TRACKED_FIELDS if f != "location"]
+    return (f"ROW({', '.join('c.' + f for f in plain)}) IS DISTINCT FROM ROW({', '.join('s.' + f for f in plain)})"
+            " OR ST_AsText(c.location) IS DISTINCT FROM ST_AsText(s.location)")
+
+
 def records_frame(records: Iterable) -> pd.DataFrame:
     """A DataFrame of case records (dataclasses or dicts) with exactly RECORD_COLUMNS."""
     records = list(records)
@@ -122,23 +132,6 @@ def records_frame(records: Iterable) -> pd.DataFrame:
     return df[list(RECORD_COLUMNS)]
 
 
-def _none(v):
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v
-
-
-def _pg_array(dates) -> str | None:
-    if not isinstance(dates, (list, tuple)) or not dates:
-        return "{}"
-    return "{" + ",".join(d.isoformat() for d in dates) + "}"
-
-
 _NULL = "\\N"
 
 
@@ -150,40 +143,107 @@ def _escape(value: object) -> str:
     return text
 
 
-def _text_column(values, fmt=_escape) -> list[str]:
-    """One COPY text cell per row, each distinct value formatted once; None/NaN/NaT → NULL."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    cells = np.empty(len(uniques) + 1, dtype=object)
-    for j, u in enumerate(uniques):
-        cells[j] = fmt(u)
-    cells[-1] = _NULL  # code -1: missing
-    return cells[codes].tolist()
+def _pg_array(dates) -> str:
+    if not isinstance(dates, (list, tuple)) or not dates:
+        return "{}"
+    return "{" + ",".join(d.isoformat() for d in dates) + "}"
 
 
-def _bools(values) -> list[str]:
-    return np.where(pd.Series(values, dtype=object).fillna(False).astype(bool).to_numpy(), "t", "f").tolist()
+def _missing(v) -> bool:
+    if v is None:
+        return True
+    if type(v) in (str, bool, int):
+        return False
+    if type(v) is float:
+        return v != v
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
-def _copy_text(df: pd.DataFrame) -> str:
-    """The records in COPY's text format, in the order of _STAGE_COLS: every column is formatted once
-    per distinct value (a file repeats its dates, labels and codes), then the rows are joined."""
-    people = pd.to_numeric(df["people_count"], errors="coerce")
-    columns = [
-        _text_column(df["source"]), _text_column(df["external_ref"]), _text_column(df["channel"]),
-        _text_column(df["received_date"], str), _text_column(df["kind"]), _text_column(df["category"]),
-        _text_column(people.astype(object).where(people.notna(), None), lambda v: str(int(v))),
-        _bools(df["is_mass"]), _bools(df["is_over_level"]), _bools(df["is_complex"]),
-        _text_column(df["handling_level"]), _text_column(df["status"]),
-        _text_column(df["deadline_date"], str), _text_column(df["resolved_date"], str),
-        [_pg_array(d) for d in df["dialogue_dates"].tolist()], _text_column(df["project_name"]),
-        _text_column(df["summary"]), _text_column(df["scheme"]), _text_column(df["commune_code"]),
-        _text_column(pd.to_numeric(df["lon"], errors="coerce"), lambda v: repr(float(v))),
-        _text_column(pd.to_numeric(df["lat"], errors="coerce"), lambda v: repr(float(v))),
-        _bools(df["is_synthetic"]),
-    ]
-    if not len(df):
-        return ""
-    return "\n".join(map("\t".join, zip(*columns))) + "\n"
+def _nullable(fmt):
+    return lambda v: _NULL if _missing(v) else fmt(v)
+
+
+def _flag(v) -> str:
+    return "f" if _missing(v) or not bool(v) else "t"
+
+
+def _text_cells(values: list) -> list[str]:
+    """COPY text of many values at once: strings without a character to escape are their own text."""
+    if all(type(v) is str for v in values) and not any(c in "".join(values) for c in "\\\t\n\r"):
+        return values
+    return [_NULL if _missing(v) else _escape(v) for v in values]
+
+
+_TEXT = _text_cells
+# stage column -> (record field, the COPY text of one value)
+_STAGE_FORMAT = {
+    "source": ("source", _TEXT), "external_ref": ("external_ref", _TEXT), "channel": ("channel", _TEXT),
+    "received_date": ("received_date", _nullable(str)), "kind": ("kind", _TEXT), "category": ("category", _TEXT),
+    "people_count": ("people_count", _nullable(lambda v: str(int(v)))),
+    "is_mass": ("is_mass", _flag), "is_over_level": ("is_over_level", _flag), "is_complex": ("is_complex", _flag),
+    "handling_level": ("handling_level", _TEXT), "status": ("status", _TEXT),
+    "deadline_date": ("deadline_date", _nullable(str)), "resolved_date": ("resolved_date", _nullable(str)),
+    "dialogue_dates": ("dialogue_dates", _pg_array), "project_name": ("project_name", _TEXT),
+    "summary": ("summary", _TEXT), "unit_scheme": ("scheme", _TEXT), "unit_code": ("commune_code", _TEXT),
+    "lon": ("lon", _nullable(lambda v: repr(float(v)))), "lat": ("lat", _nullable(lambda v: repr(float(v)))),
+    "is_synthetic": ("is_synthetic", _flag),
+}
+assert tuple(_STAGE_FORMAT) == _STAGE_COLS
+
+
+def _coded_frame(df: pd.DataFrame) -> dict[str, Coded]:
+    """The columns of a records DataFrame as codes into their distinct values (NaN/None/NaT: None)."""
+    out = {}
+    for field in RECORD_COLUMNS:
+        values = df[field].tolist()
+        if field == "dialogue_dates":
+            out[field] = Coded.of([tuple(v) if isinstance(v, (list, tuple)) else None for v in values])
+            continue
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        out[field] = Coded(np.where(codes < 0, len(uniques), codes).astype(np.intp),
+                           objects(list(uniques) + [None]))
+    return out
+
+
+def _copy_text(columns: dict[str, Coded], n: int) -> tuple[list[str], str]:
+    """(the stage columns in the order written, the rows in COPY's text format).
+
+    Every distinct value of a column is formatted once.  Columns of few distinct values are then
+    joined per distinct *combination* (kind, category, status, flags… repeat together), so that
+    a row is the join of a handful of pre-joined segments rather than of 22 cells."""
+    cells, codes = {}, {}
+    for stage, (field, fmt) in _STAGE_FORMAT.items():
+        uniques = columns[field].uniques.tolist()
+        cells[stage] = objects(fmt(uniques) if fmt is _TEXT else [fmt(u) for u in uniques])
+        codes[stage] = columns[field].codes
+    if not n:
+        return list(_STAGE_FORMAT), ""
+    limit = max(256, n // 16)
+    groups: list[tuple[list[str], np.ndarray]] = []
+    names: list[str] = []
+    combined = None
+    for stage in sorted(_STAGE_FORMAT, key=lambda c: len(cells[c])):
+        if combined is not None:
+            joined, uniques = pd.factorize(combined.astype(np.int64) * len(cells[stage]) + codes[stage])
+            if len(uniques) <= limit:
+                combined = joined
+                names.append(stage)
+                continue
+            groups.append((names, combined))
+        names = [stage]
+        combined, _ = pd.factorize(codes[stage])
+    groups.append((names, combined))
+    order, segments = [], []
+    for names, combined in groups:
+        first = np.unique(combined, return_index=True)[1]  # first row of each combination, by code
+        parts = [cells[c][codes[c][first]].tolist() for c in names]
+        segment = objects(list(map("\t".join, zip(*parts))))
+        order += names
+        segments.append(segment[combined].tolist())
+    return order, "\n".join(map("\t".join, zip(*segments))) + "\n"
 
 
 class CaseKeyTaken(ValueError):
@@ -237,13 +297,14 @@ _MOVE = [
 
 def write_cases(
     conn: Connection,
-    records: pd.DataFrame,
+    records: pd.DataFrame | CaseColumns,
     *,
     import_id: int | None,
     actor: str,
     on_step: Callable[[str], None] | None = None,
 ) -> WriteCounts:
-    """Upsert ``records`` (see :func:`records_frame`) inside the caller's transaction.
+    """Upsert ``records`` (see :func:`records_frame`, or a parser's :class:`CaseColumns` with its
+    ``source`` set) inside the caller's transaction.
 
     The key of a case is (source, external_ref), whatever its province: a row whose place was
     corrected to another province updates the same case, moved there (same id, history kept,
@@ -251,15 +312,24 @@ def write_cases(
     ``province_2025`` next to the id, as Citus needs for single-shard work.
     """
     step = on_step or (lambda name: None)
+    # no JIT: compiling the placement and the upsert's expressions costs more than running them
+    conn.execute(text("SET LOCAL jit = off"))
     conn.execute(text("DROP TABLE IF EXISTS case_raw, case_stage, case_match, case_changed, case_created"))
     conn.execute(text(_RAW))
+    if isinstance(records, CaseColumns):
+        columns, total = dict(records.data), len(records)
+        columns["is_synthetic"] = Coded.constant(False, total)
+    else:
+        columns, total = _coded_frame(records), len(records)
+    order, rows = _copy_text(columns, total)
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
-        with cur.copy(f"COPY case_raw ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy:  # text format
-            copy.write(_copy_text(records))
+        with cur.copy(f"COPY case_raw ({', '.join(order)}) FROM STDIN") as copy:  # text format
+            copy.write(rows)
     step("staged")
     conn.execute(text(_PLACE))
-    conn.execute(text("ANALYZE case_stage"))  # a fresh temporary table: give the planner its size
+    # a fresh temporary table: give the planner its size and the statistics of the join keys
+    conn.execute(text("ANALYZE case_stage (source, external_ref, province_2025)"))
     unplaced = conn.execute(text("SELECT unit_scheme, unit_code FROM case_stage WHERE province_2025 IS NULL LIMIT 5")).all()
     if unplaced:
         raise PlacementError(f"no 2025 commune for units {unplaced} (crosswalk incomplete?)")
@@ -272,6 +342,7 @@ def write_cases(
         SELECT c.id, c.province_2025 AS old_province, s.source, s.external_ref
         FROM case_stage s JOIN grievance_case c ON c.source = s.source AND c.external_ref = s.external_ref
     """))
+    conn.execute(text("ANALYZE case_match"))  # its size decides how the changes are joined
     conn.execute(text(f"""
         CREATE TEMP TABLE case_changed ON COMMIT DROP AS
         SELECT c.id, m.old_province, s.province_2025, (m.old_province <> s.province_2025) AS moved,
@@ -282,8 +353,8 @@ def write_cases(
         FROM case_match m
         JOIN case_stage s ON s.source = m.source AND s.external_ref = m.external_ref
         JOIN grievance_case c ON c.province_2025 = m.old_province AND c.id = m.id
+        WHERE m.old_province <> s.province_2025 OR {_differs_sql()}  -- the others have no change to record
     """))
-    conn.execute(text("DELETE FROM case_changed WHERE changes = '{}'::jsonb"))
     if rls:
         moves = conn.execute(text("SELECT id, old_province, place::text FROM case_changed WHERE moved")).all()
         for case_id, old_province, place in moves:
@@ -344,7 +415,6 @@ def write_cases(
     conn.execute(text("""INSERT INTO case_status_history (province_2025, case_id, status, changed_by, import_id)
                          SELECT province_2025, id, status, :actor, :imp FROM case_created"""), params)
     step("written")
-    total = len(records)
     return WriteCounts(created=created, updated=updated, unchanged=total - created - updated)
 
 
