@@ -213,6 +213,25 @@ def test_wall_rotates_and_refreshes(analytics_server, browser, test_output, size
     context.close()
 
 
+@pytest.mark.parametrize("size", [(1280, 1024), (1366, 768), (1080, 1920)])
+def test_wall_fits_screens_that_are_not_16_9(analytics_server, browser, test_output, size):
+    """A 5:4 monitor, a laptop and a portrait screen: the hot-spot list and the legend stay on screen."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    login(page, analytics_server)
+    page.goto(analytics_server + "/wall?province=45&rotate=600&views=hotspots")
+    expect(page.locator("#wall-view-title")).to_have_text("Điểm nóng đang nổi lên", timeout=20000)
+    items = page.locator(".gd-wall-hs li")
+    expect(items.first).to_be_visible(timeout=20000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(test_output / f"wall_hotspots_{size[0]}x{size[1]}.png"))
+    boxes = [b for b in (el.bounding_box() for el in items.all() + page.locator(".gd-wall-legend-item").all()) if b]
+    assert len(boxes) >= 4
+    off = [b for b in boxes if b["y"] + b["height"] > size[1] + 1 or b["x"] + b["width"] > size[0] + 1]
+    assert off == [], f"{len(off)} of {len(boxes)} list or legend items run off the screen"
+    context.close()
+
+
 def test_split_view_shows_both_periods_on_the_same_classes(analytics_server, page, test_output):
     login(page, analytics_server)
     page.goto(analytics_server + "/?scheme=legacy&province=49&indicator=n_land&month=2025-06")

@@ -214,7 +214,8 @@ def _latlon(v) -> bool:
 def place_labels(anchors: list[list[float]], bounds) -> list[list[float]]:
     """Where each number goes: on its commune, or pushed aside (with a leader line) when it would
     cover an earlier one.  Sizes are in vh: the map box is 76vh high and ~98vh wide (wall.css), the
-    province fitted in it; a number is 4.6vh across."""
+    province fitted in it; a number is 4.6vh across (on a 16:9 screen; less on a
+    narrower one, where the map box is narrower too — wall.css's --gd-wall-u)."""
     if not (isinstance(bounds, list) and len(bounds) == 2 and all(_latlon(b) for b in bounds)):
         return [list(a) for a in anchors]
     (south, west), (north, east) = bounds
