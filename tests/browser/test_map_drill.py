@@ -169,6 +169,10 @@ def test_commune_panel_lists_the_communes_cases_and_links_to_their_form(analytic
     link.click()
     expect(page).to_have_url(re.compile(r"/cases\?"), timeout=15000)
     expect(page.locator("#form-title")).to_contain_text(first["external_ref"], timeout=15000)
+    # the open case stays in the URL (bookmark, share), beside the list's commune
+    expect(page).to_have_url(re.compile(rf"commune=19741.*case={first['id']}"), timeout=15000)
+    page.reload()
+    expect(page.locator("#form-title")).to_contain_text(first["external_ref"], timeout=15000)
 
 
 def test_an_alert_opens_its_commune_on_the_map(analytics_server, page, engine):

@@ -14,7 +14,7 @@ def test_nothing_without_a_login(client_for):
     assert page.status_code == 302 and page.headers["Location"].startswith("/login")
     assert anon.get("/cases?commune=19741").status_code == 302
     assert anon.get("/_dash-layout").status_code == 401
-    resp = anon.callback("..cases-grid.rowData...cases-count.children...cases-url.search..",
+    resp = anon.callback("..cases-grid.rowData...cases-count.children...cases-search.data..",
                          {"cases-commune.value": "19741"}, {"cases-scheme.value": "legacy"})
     assert resp.status_code == 401
     assert b"DEMO-" not in resp.data
@@ -100,7 +100,7 @@ def test_wall_token_opens_the_wall_only_and_can_be_revoked(client_for, demo_engi
 
 def test_no_stack_traces_reach_the_browser(client_for):
     c = client_for("admin")
-    resp = c.callback("..cases-grid.rowData...cases-count.children...cases-url.search..",
+    resp = c.callback("..cases-grid.rowData...cases-count.children...cases-search.data..",
                       {"cases-commune.value": {"not": "a code"}},
                       {"cases-scheme.value": "legacy", "cases-province.value": "45", "cases-lang.data": "vi"})
     body = resp.get_data(as_text=True)

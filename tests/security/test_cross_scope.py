@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from tests.security.conftest import district_cases
 
-GRID = "..cases-grid.rowData...cases-count.children...cases-url.search.."
+GRID = "..cases-grid.rowData...cases-count.children...cases-search.data.."
 FORM = '..{"form":["ALL"]}.value...form-case-id.data...form-title.children...form-history.children..'
 SAVE = "form-result.children"
 MAP = ("..communes.data...districts.data...map-bounds.data...counts.children...map-months.data...month-slider.max"

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 
 import dash_ag_grid as dag
 import dash_mantine_components as dmc
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from geo_dash.boundaries import read as boundaries
 from geo_dash.cases import read
@@ -120,6 +120,7 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
         dcc.Location(id="cases-url", refresh=False),
         dcc.Store(id="cases-lang", data=lang),
         dcc.Store(id="cases-open", data=state.get("case")),  # a case to open in the form (links from the map)
+        dcc.Store(id="cases-search"),  # the list's part of the URL; the open case is added in the page
         html.Div([
             html.H2(t("cases.title", lang)),
             dmc.Group([
@@ -218,7 +219,7 @@ def register_callbacks(app, engine) -> None:
         return options, keep
 
     @app.callback(
-        Output("cases-grid", "rowData"), Output("cases-count", "children"), Output("cases-url", "search"),
+        Output("cases-grid", "rowData"), Output("cases-count", "children"), Output("cases-search", "data"),
         Input("cases-commune", "value"), Input("form-result", "children"),
         State("cases-scheme", "value"), State("cases-province", "value"), State("cases-lang", "data"),
     )
@@ -229,6 +230,12 @@ def register_callbacks(app, engine) -> None:
             return [], t("cases.pick_commune", lang), search
         df = read.list_cases(engine, current_scope(), scheme=scheme, commune_code=commune)
         return _rows_for_grid(df, lang), t("cases.count", lang, n=len(df)), search
+
+    # the URL: the list's view and the case open in the form (so it can be bookmarked and shared)
+    app.clientside_callback(
+        ClientsideFunction("geoDashCases", "url"),
+        Output("cases-url", "search"), Input("cases-search", "data"), Input("form-case-id", "data"),
+    )
 
     @app.callback(
         Output({"form": ALL}, "value"), Output("form-case-id", "data"), Output("form-title", "children"),
