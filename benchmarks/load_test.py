@@ -45,7 +45,7 @@ PASSWORD = "Mat-khau-tai-thu-1"
 MAP = ("..communes.data...districts.data...map-bounds.data...counts.children...map-months.data...month-slider.max"
        "...month-slider.value...month-slider.marks...district.data...district.style...drill-init.data"
        "..")
-GRID = "..cases-grid.rowData...cases-count.children...cases-url.search.."
+GRID = "..cases-grid.rowData...cases-count.children...cases-search.data.."
 PROVINCES = ["45", "49", "54", "58", "24"]
 COMMUNES = ["19741", "19369", "19396", "19498", "19603", "19495"]
 
