@@ -151,6 +151,8 @@ def main(argv=None) -> int:
             "benchmark": "case import vs COPY",
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            # other work on the machine slows every figure (not only the import): the 1-minute load at the end
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "postgresql": engine.connect().execute(text("SHOW server_version")).scalar(),
             "rows": n, "accepted": report.accepted, "rejected": report.rejected,
             "import_s": round(t_import, 2), "import_rows_per_s": round(n / t_import),
@@ -169,7 +171,8 @@ def main(argv=None) -> int:
             f"| {n:,} | {t_import:.1f} | {n / t_import:,.0f} | {t_copy:.1f} | {n / t_copy:,.0f} | "
             f"{t_import / t_copy:.2f} | {t_copy_indexed:.1f} | {t_import / t_copy_indexed:.2f} |\n\n"
             f"Importer steps (s): {steps}\n\n"
-            f"{result['cpu_count']} CPUs, PostgreSQL {result['postgresql']}, {result['date']}\n")
+            f"{result['cpu_count']} CPUs (load average {result['load_average_1m']} at the end), "
+            f"PostgreSQL {result['postgresql']}, {result['date']}\n")
         print(json.dumps(result, indent=2))
         engine.dispose()
     finally:
