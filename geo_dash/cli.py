@@ -188,7 +188,7 @@ def cases_import(file: Path, source: str | None, rejects_path: Path | None, as_o
 
     from geo_dash.cases.importer import import_file
 
-    steps = ["parsed", "staged", "placed", "history", "written"]
+    steps = ["parsed", "staged", "placed", "history", "inserted", "written"]  # import_file's on_step names
     with tqdm(total=len(steps), desc=f"Nhập {file.name}", unit="bước", disable=None) as bar:
         def on_step(name: str) -> None:
             bar.set_postfix_str(name)
