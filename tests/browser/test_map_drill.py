@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from geo_dash.boundaries import read
 from geo_dash.cases import read as cases_read
@@ -222,6 +222,18 @@ def test_a_district_officer_opens_on_the_own_district(analytics_server, page, en
     lat, lon, zoom = _center(page)
     assert _inside(read.unit_info(engine, "legacy", "464")["bounds"], lat, lon)
     assert not _inside(read.unit_info(engine, "legacy", "470")["bounds"], lat, lon)  # not Hải Lăng
+    # a shared link to a Hải Lăng commune or to Hải Lăng itself opens on the officer's own district too
+    with engine.connect() as conn:
+        other = conn.execute(text("SELECT min(code) FROM admin_unit WHERE scheme = 'legacy' AND level = 'commune' "
+                                  "AND parent_code = '470'")).scalar()
+    for query in (f"commune={other}", "district=470"):
+        page.goto(analytics_server + f"/?scheme=legacy&province=45&{query}")
+        expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
+        expect(page.get_by_role("textbox", name="Quận / huyện")).to_have_value("Huyện Vĩnh Linh", timeout=15000)
+        expect(page).not_to_have_url(re.compile(r"commune=|district=470"), timeout=15000)
+        assert page.locator("#panel-title").count() == 0
+        lat, lon, _ = _center(page)
+        assert _inside(read.unit_info(engine, "legacy", "464")["bounds"], lat, lon)
 
 
 def test_an_officer_of_a_commune_group_opens_on_those_communes(analytics_server, page, engine):

@@ -123,3 +123,20 @@ def test_another_province_asked_for_by_an_officer_is_all_no_data(app):
     assert len(series["k"]) == 2 and series["k"][0]
     assert set("".join(series["k"])) == {"-"}
     assert all(v is None for month in series["v"] for v in month)
+
+
+def test_the_series_is_computed_once_per_area_and_run(app, monkeypatch):
+    """The country's series costs seconds of CPU: the same request from a user with the same area, on the
+    same analytics run, is answered from the process's cache; another area is computed on its own."""
+    from geo_dash.analytics import read as analytics_read
+
+    calls = []
+    original = analytics_read.cube_series
+    monkeypatch.setattr(analytics_read, "cube_series", lambda *a, **kw: calls.append(kw) or original(*a, **kw))
+    admin, leader = Client(app, "admin"), Client(app, "leader_qt")
+    months = _months(admin)
+    first = _series(admin, months, "overdue")
+    assert _series(admin, months, "overdue") == first and len(calls) == 1
+    assert _series(leader, months, "overdue")["k"] == first["k"] and len(calls) == 2  # another area: its own
+    officer = _series(Client(app, "officer_vl"), months, "overdue")
+    assert len(calls) == 3 and officer["k"] != first["k"]

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from datetime import date
 from urllib.parse import urlencode
 
@@ -36,7 +38,7 @@ from geo_dash.layers import data as layer_data
 from geo_dash.layers import registry
 from geo_dash.layers.classify import NO_DATA_COLOR, fmt_number, indicator_classes
 from geo_dash.layers.sensitivity import sensitive_areas
-from geo_dash.security.context import active_scope, current_user
+from geo_dash.security.context import active_scope, current_user, scope_json
 from geo_dash.web import validate as valid
 from geo_dash.web.i18n import t
 from geo_dash.web.pages.map_view import (
@@ -50,6 +52,11 @@ _breaks_cache: dict[tuple, list[float]] = {}
 #: country's ~10,000 get the classes only (360 kB instead of ~1.5 MB per indicator) and their values
 #: with the server's answer to each change.
 SERIES_VALUES_MAX = 2500
+#: The series answers, per process: the same for every user with the same area until the next analytics
+#: run (the run is in the key), and the country's takes seconds of CPU to classify 10,000 × months.
+SERIES_CACHE_SIZE = 32
+_series_cache: OrderedDict[tuple, dict] = OrderedDict()
+_series_lock = threading.Lock()
 
 __all__ = ["layout", "register_callbacks", "parse_state", "DEFAULT_PROVINCE", "INDICATORS"]
 
@@ -585,6 +592,11 @@ def register_callbacks(app, engine) -> None:
         same = wanted["province"] == province and wanted["scheme"] == scheme  # the URL's drill-down applies
         init = {"province": province, "district": wanted["district"] if same else None,
                 "commune": wanted["commune"] if same else None, "at": wanted["at"] if same else None}
+        # a saved link into a part of the province this user does not see opens on the user's own part
+        if init["commune"] and not _visible(engine, scheme, init["commune"]):
+            init["commune"] = None
+        if init["district"] and init["district"] not in {o["value"] for o in districts}:
+            init["district"] = None
         if not (init["district"] or init["commune"] or init["at"]) and province != NATIONAL:
             init.update(_own_area(engine, scheme, province))
         return (geo["communes"], geo["districts"] or EMPTY, geo["bounds"], counts, months,
@@ -791,6 +803,19 @@ def register_callbacks(app, engine) -> None:
         run = analytics.latest_run(engine, scheme)
         if not months or not run:
             return no_update
+        key = (str(engine.url), scheme, province, indicator, run["id"], scope_json(active_scope()), tuple(months), lang)
+        with _series_lock:
+            if key in _series_cache:
+                _series_cache.move_to_end(key)
+                return _series_cache[key]
+        out = _series(engine, scheme, province, indicator, run, months, lang)
+        with _series_lock:
+            _series_cache[key] = out
+            while len(_series_cache) > SERIES_CACHE_SIZE:
+                _series_cache.popitem(last=False)
+        return out
+
+    def _series(engine, scheme, province, indicator, run, months, lang) -> dict:
         order = _order(engine, scheme, province)
         frame = analytics.cube_series(engine, active_scope(), scheme=scheme, province_code=_province_arg(province),
                                       indicator=indicator, first=month_of(months[0]), last=month_of(months[-1]))
