@@ -471,6 +471,11 @@ def measure_browser(base: str, engine, n_communes: int, n_national: int, reps: i
                         page.goto(url, wait_until="commit")
                         _wait(page, drawn, n, timeout=300)
                         runs.append(time.perf_counter() - t0)
+                        # not timed: let the page's follow-up requests finish (the data-quality footer,
+                        # which counts every case, and the indicator's series) so that each load starts
+                        # on an idle server, as a user's does — not behind the previous load's work
+                        _wait(page, "() => !!(document.getElementById('map-footer') || {}).textContent && "
+                                    f"!!window.geoDash.series['{key}|intensity']", True, timeout=300)
                     out.setdefault("first_paint", {})[scope] = {
                         "province": province, "communes": n, "browser": browser.version,
                         "cold_ms": round(1000 * runs[0], 1), "warmup": 1, "ms": stats(runs[1:])}
