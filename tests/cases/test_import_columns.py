@@ -20,6 +20,7 @@ from sqlalchemy import text
 from geo_dash.cases import store
 from geo_dash.cases.importer import import_file, resolver_for
 from geo_dash.cases.parsing import CaseColumns, Coded, RawTable, parse_rows, read_table
+from tests.cases.test_importer import _write as write_csv
 
 AS_OF = dt.date(2025, 10, 1)
 HEADER = ["STT", "Mã hồ sơ", "Ngày tiếp nhận", "Loại đơn", "Lĩnh vực", "Số người", "Trạng thái", "Ngày giải quyết",
@@ -59,11 +60,7 @@ def _mixed_rows() -> list[list[str]]:
 
 
 def _write(path: Path, rows, header=HEADER) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    return write_csv(path, rows, header)
 
 
 def test_a_bad_file_is_rejected_and_stored_exactly_as_the_per_row_parser_says(scratch_engine, tmp_path):
