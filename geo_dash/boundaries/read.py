@@ -66,15 +66,13 @@ def scope_bounds(engine: Engine, scheme: str, province_code: str, scope: Scope) 
         return None
     scope_sql, sp = communes_in_scope_sql(scope, scheme)
     with engine.connect() as conn:
-        row = conn.execute(text(f"""
-            SELECT count(*) FILTER (WHERE code IN ({scope_sql})), count(*),
-                   ST_XMin(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql}))),
-                   ST_YMin(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql}))),
-                   ST_XMax(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql}))),
-                   ST_YMax(ST_Extent(geom) FILTER (WHERE code IN ({scope_sql})))
-            FROM admin_unit WHERE scheme = :s AND level = 'commune' AND province_code = :p AND geom IS NOT NULL"""),
+        seen, total, w, s_, e, n = conn.execute(text(f"""
+            WITH u AS (SELECT geom, code IN ({scope_sql}) AS seen FROM admin_unit
+                       WHERE scheme = :s AND level = 'commune' AND province_code = :p AND geom IS NOT NULL),
+                 x AS (SELECT count(*) FILTER (WHERE seen) AS seen, count(*) AS total,
+                              ST_Extent(geom) FILTER (WHERE seen) AS e FROM u)
+            SELECT seen, total, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM x"""),
             {"s": scheme, "p": province_code, **sp}).one()
-    seen, total, w, s_, e, n = row
     if not seen or seen == total or w is None:
         return None
     return [[s_, w], [n, e]]
