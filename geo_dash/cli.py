@@ -182,20 +182,23 @@ def cases() -> None:
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write rejected rows (default: FILE.rejects.csv next to FILE).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), help="Import date (default today).")
-def cases_import(file: Path, source: str | None, rejects_path: Path | None, as_of) -> None:
+@click.option("--bulk/--no-bulk", default=None,
+              help="Build the case indexes once after the insert (default: when the file at least doubles the "
+                   "case table, from 50,000 new cases). Faster for large loads; readers of cases wait until it commits.")
+def cases_import(file: Path, source: str | None, rejects_path: Path | None, as_of, bulk: bool | None) -> None:
     """Import a CSV/XLSX file of cases (one transaction; rejected rows go to a rejects file)."""
     from tqdm import tqdm
 
     from geo_dash.cases.importer import import_file
 
-    steps = ["parsed", "staged", "placed", "history", "inserted", "written"]  # import_file's on_step names
+    steps = ["parsed", "staged", "placed", "history", "inserted", "written", "indexed"]  # import_file's on_step names
     with tqdm(total=len(steps), desc=f"Nhập {file.name}", unit="bước", disable=None) as bar:
         def on_step(name: str) -> None:
             bar.set_postfix_str(name)
             bar.update(1)
 
         report = import_file(_engine(), file, source=source, rejects_path=rejects_path,
-                             as_of=as_of.date() if as_of else None, on_step=on_step)
+                             as_of=as_of.date() if as_of else None, on_step=on_step, bulk=bulk)
     if report.status == "refused":
         raise click.ClickException(f"Tệp bị từ chối, không nhập gì (file refused, nothing imported): {report.reason}")
     click.echo(f"Dòng (rows): {report.rows_in} = {report.accepted} nhận (accepted) + {report.rejected} từ chối (rejected)"

@@ -122,8 +122,13 @@ def import_file(
     rejects_path: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
     max_bytes: int | None = None,
+    bulk: bool | None = None,
 ) -> ImportReport:
-    """Import one CSV/XLSX file of cases; see the module docstring for the guarantees."""
+    """Import one CSV/XLSX file of cases; see the module docstring for the guarantees.
+
+    ``bulk``: see :func:`geo_dash.cases.store.write_cases` (``None``: a load that at least doubles the
+    case table builds its indexes once after the insert, and locks readers of cases out until it commits).
+    """
     path = Path(path)
     actor = actor or getpass.getuser()
     sha = _sha256(path) if path.exists() else None
@@ -158,7 +163,7 @@ def import_file(
                  "VALUES (:f, :h, :by, :src, 'committed') RETURNING id"),
             dict(f=path.name, h=sha, by=actor, src=source),
         ).scalar_one()
-        counts = store.write_cases(conn, records, import_id=import_id, actor=actor, on_step=on_step)
+        counts = store.write_cases(conn, records, import_id=import_id, actor=actor, on_step=on_step, bulk=bulk)
         report.import_id = import_id
         report.created, report.updated, report.unchanged = counts.created, counts.updated, counts.unchanged
         conn.execute(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from psycopg.errors import LockNotAvailable
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from geo_dash.security.scope import Scope, case_filter_sql, communes_in_scope_sql
 
@@ -14,6 +16,24 @@ LIST_COLUMNS = (
     "id", "external_ref", "source", "channel", "received_date", "kind", "category", "people_count", "is_mass",
     "is_over_level", "status", "deadline_date", "resolved_date", "n_dialogues", "project_name", "overdue",
 )
+
+
+# Reads that every page makes (the demo banner, the map's data-quality note) do not queue behind a bulk
+# import, which holds the case table until it commits (geo_dash.cases.store.BULK_MIN_ROWS): they give up
+# after this long and say so.
+BUSY_WAIT_MS = 300
+
+
+class CasesBusy(RuntimeError):
+    """The case table is held by a bulk import; the figures will be there once it commits."""
+
+
+def _wait_briefly(conn: Connection) -> None:
+    conn.execute(text(f"SET LOCAL lock_timeout = '{BUSY_WAIT_MS}ms'"))
+
+
+def _busy(exc: OperationalError) -> bool:
+    return isinstance(exc.orig, LockNotAvailable)
 
 
 def communes_for_select(engine: Engine, scheme: str, province_code: str, scope: Scope) -> list[dict]:
@@ -86,28 +106,48 @@ def case_history(engine: Engine, scope: Scope, case_id: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+_SYNTHETIC_SEEN: dict[str, bool] = {}
+
+
 def synthetic_present(engine: Engine) -> bool:
-    """True when any synthetic (demo) case is in the database: the app then shows a banner."""
-    with engine.connect() as conn:
-        return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM grievance_case WHERE is_synthetic)")).scalar())
+    """True when any synthetic (demo) case is in the database: the app then shows a banner.
+    While a bulk import holds the table: the last answer for this database (False before any)."""
+    key = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            _wait_briefly(conn)
+            seen = bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM grievance_case WHERE is_synthetic)")).scalar())
+    except OperationalError as exc:
+        if not _busy(exc):
+            raise
+        return _SYNTHETIC_SEEN.get(key, False)
+    _SYNTHETIC_SEEN[key] = seen
+    return seen
 
 
 def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str | None) -> dict:
     """What the map cannot show faithfully, as DHIS2 reports it: cases whose commune has no polygon,
-    and cases whose coordinates fall outside their commune (by more than ~100 m)."""
+    and cases whose coordinates fall outside their commune (by more than ~100 m).
+    Raises :class:`CasesBusy` while a bulk import holds the case table."""
     where, params = case_filter_sql(scope, "c")
     commune = "commune_legacy" if scheme == "legacy" else "commune_2025"
     province = "province_legacy" if scheme == "legacy" else "province_2025"
-    with engine.connect() as conn:
-        row = conn.execute(text(f"""
-            SELECT count(*) FILTER (WHERE u.geom IS NULL) AS no_polygon,
-                   count(*) FILTER (WHERE c.location IS NOT NULL AND u.geom IS NOT NULL
-                                    AND NOT ST_Intersects(u.geom, c.location)  -- cheap: most points are inside
-                                    AND NOT ST_DWithin(geography(u.geom), geography(c.location), 100)) AS outside,
-                   count(*) AS total
-            FROM grievance_case c JOIN admin_unit u ON u.scheme = :s AND u.code = c.{commune}
-            WHERE {f"c.{province} = :p" if province_code else "TRUE"} AND {where}"""),
-            {"s": scheme, "p": province_code, **params}).mappings().one()
+    sql = text(f"""
+        SELECT count(*) FILTER (WHERE u.geom IS NULL) AS no_polygon,
+               count(*) FILTER (WHERE c.location IS NOT NULL AND u.geom IS NOT NULL
+                                AND NOT ST_Intersects(u.geom, c.location)  -- cheap: most points are inside
+                                AND NOT ST_DWithin(geography(u.geom), geography(c.location), 100)) AS outside,
+               count(*) AS total
+        FROM grievance_case c JOIN admin_unit u ON u.scheme = :s AND u.code = c.{commune}
+        WHERE {f"c.{province} = :p" if province_code else "TRUE"} AND {where}""")
+    try:
+        with engine.connect() as conn:
+            _wait_briefly(conn)
+            row = conn.execute(sql, {"s": scheme, "p": province_code, **params}).mappings().one()
+    except OperationalError as exc:
+        if _busy(exc):
+            raise CasesBusy(str(exc.orig)) from exc
+        raise
     return dict(row)
 
 

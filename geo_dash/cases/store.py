@@ -87,6 +87,73 @@ LEFT JOIN admin_unit nu ON nu.scheme = '2025' AND nu.code = p.commune_2025
 """
 
 
+# A load that at least doubles the case table (and is of BULK_MIN_ROWS new cases or more) does what
+# pg_restore does: the plain indexes of the tables it fills are built once after the insert, and their
+# foreign keys are checked in one pass, instead of both being maintained row by row (at 1,000,000 cases
+# that was most of the import: every status-history row's key check also locked its case row).  The
+# DDL is part of the import's transaction, so a failure restores all of it; until commit it holds an
+# ACCESS EXCLUSIVE lock on these tables, so readers of cases wait for the load.  Smaller imports, and
+# writers under row-level security (the app's role, which may not run DDL), never take this path.
+BULK_MIN_ROWS = 50_000
+BULK_TABLES = ("grievance_case", "case_status_history")
+
+_BULK_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+WHERE i.indrelid = ANY (CAST(:tables AS regclass[]))
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)  -- PK and unique stay
+ORDER BY 1
+"""
+_BULK_FOREIGN_KEYS = """
+SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c
+WHERE c.contype = 'f'
+  AND (c.conrelid = ANY (CAST(:tables AS regclass[])) OR c.confrelid = ANY (CAST(:tables AS regclass[])))
+ORDER BY 1, 2
+"""
+
+
+@dataclass
+class BulkPlan:
+    """What a bulk load drops and builds again: (index name, its CREATE INDEX) and
+    (table, constraint name, its definition) of every foreign key from or to the tables."""
+    indexes: list[tuple[str, str]]
+    foreign_keys: list[tuple[str, str, str]]
+
+    @classmethod
+    def of(cls, conn: Connection, tables=BULK_TABLES) -> "BulkPlan":
+        params = {"tables": list(tables)}
+        return cls([tuple(r) for r in conn.execute(text(_BULK_INDEXES), params)],
+                   [tuple(r) for r in conn.execute(text(_BULK_FOREIGN_KEYS), params)])
+
+    def drop(self, conn: Connection) -> None:
+        q = conn.dialect.identifier_preparer.quote
+        for table, name, _ in self.foreign_keys:
+            conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {q(name)}"))
+        for name, _ in self.indexes:
+            conn.execute(text(f"DROP INDEX {name}"))
+
+    def build(self, conn: Connection) -> None:
+        """The indexes again, then the foreign keys: each checked over the whole table in one query."""
+        conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for _, ddl in self.indexes:
+            conn.execute(text(ddl))
+        q = conn.dialect.identifier_preparer.quote
+        for table, name, definition in self.foreign_keys:
+            conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {q(name)} {definition}"))
+        for table in BULK_TABLES:
+            conn.execute(text(f"ANALYZE {table}"))  # the planner learns the new size before the next query
+
+
+def _bulk_worth_it(conn: Connection, new_rows: int) -> bool:
+    if new_rows < BULK_MIN_ROWS:
+        return False
+    existing = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'grievance_case'::regclass")).scalar_one()
+    if existing < 0:  # never analysed
+        existing = conn.execute(text("SELECT count(*) FROM grievance_case")).scalar_one()
+    return new_rows >= existing
+
+
 @dataclass
 class WriteCounts:
     created: int = 0
@@ -302,6 +369,7 @@ def write_cases(
     import_id: int | None,
     actor: str,
     on_step: Callable[[str], None] | None = None,
+    bulk: bool | None = None,
 ) -> WriteCounts:
     """Upsert ``records`` (see :func:`records_frame`, or a parser's :class:`CaseColumns` with its
     ``source`` set) inside the caller's transaction.
@@ -310,6 +378,10 @@ def write_cases(
     corrected to another province updates the same case, moved there (same id, history kept,
     the move recorded as a ``province_2025`` change).  Statements on the case tables carry
     ``province_2025`` next to the id, as Citus needs for single-shard work.
+
+    ``bulk``: build indexes and check foreign keys once after the insert (see ``BULK_MIN_ROWS``);
+    ``None`` decides by size, ``False`` never, ``True`` whenever there is a new case (not under
+    row-level security).
     """
     step = on_step or (lambda name: None)
     # no JIT: compiling the placement and the upsert's expressions costs more than running them
@@ -393,6 +465,11 @@ def write_cases(
             taken = conn.execute(text("SELECT gd_case_keys_taken(:s, :r)"), {"s": source, "r": refs}).scalars().all()
             if taken:
                 raise CaseKeyTaken(source, sorted(taken))
+    new_rows = total - conn.execute(text("SELECT count(*) FROM case_match")).scalar_one()
+    plan = None
+    if not rls and new_rows and (bulk or (bulk is None and _bulk_worth_it(conn, new_rows))):
+        plan = BulkPlan.of(conn)
+        plan.drop(conn)  # after the moves and updates: the cascade of a move's delete needs its key
     conn.execute(text("""
         CREATE TEMP TABLE case_created ON COMMIT DROP AS
         WITH ins AS (
@@ -415,6 +492,9 @@ def write_cases(
     conn.execute(text("""INSERT INTO case_status_history (province_2025, case_id, status, changed_by, import_id)
                          SELECT province_2025, id, status, :actor, :imp FROM case_created"""), params)
     step("written")
+    if plan is not None:
+        plan.build(conn)
+    step("indexed")
     return WriteCounts(created=created, updated=updated, unchanged=total - created - updated)
 
 

@@ -97,6 +97,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "alerts.col.cases": {"vi": "Vụ việc", "en": "Cases"},
     "map.quality": {"vi": "Chất lượng dữ liệu: {total} vụ việc, {no_polygon} ở xã chưa có ranh giới, {outside} có toạ độ ngoài xã của mình",
                     "en": "Data quality: {total} cases, {no_polygon} in communes without a boundary, {outside} with coordinates outside their commune"},
+    "map.quality_busy": {"vi": "Chất lượng dữ liệu: đang nhập một tệp lớn, số liệu sẽ có khi nhập xong",
+                         "en": "Data quality: a large import is running; the figures follow when it is done"},
     "map.compare": {"vi": "So sánh hai kỳ", "en": "Compare two periods"},
     "map.compare_month": {"vi": "Kỳ so sánh", "en": "Compare with"},
     "map.compare_title": {"vi": "Tháng {month} (bên trái: {main}; cùng thang màu)", "en": "{month} (left: {main}; same classes)"},

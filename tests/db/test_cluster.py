@@ -36,5 +36,7 @@ def test_socket_only_by_default(cluster):
     """No TCP listener unless configured: the server is reached through its private socket."""
     with psycopg.connect(host=str(cluster.socket_dir), port=cluster.port, user="postgres", dbname="postgres") as conn:
         listen = conn.execute("SHOW listen_addresses").fetchone()[0]
+        wal = conn.execute("SHOW max_wal_size").fetchone()[0]
     assert listen == ""
+    assert wal == "4GB"  # set at creation for large imports (PostgreSQL's default is 1GB)
     assert oct(cluster.socket_dir.stat().st_mode & 0o777) == "0o700"

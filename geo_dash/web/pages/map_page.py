@@ -612,9 +612,12 @@ def register_callbacks(app, engine) -> None:
         if not province:
             return t("map.source", lang)
         run = analytics.latest_run(engine, scheme)
-        quality = cases_read.data_quality(engine, active_scope(), scheme, _province_arg(province))
-        return (f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
-                f" · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}")
+        head = f"{t('map.source', lang)} · {t('map.as_of', lang, date=run['as_of'].strftime('%d/%m/%Y') if run else '—')}"
+        try:
+            quality = cases_read.data_quality(engine, active_scope(), scheme, _province_arg(province))
+        except cases_read.CasesBusy:
+            return f"{head} · {t('map.quality_busy', lang)}"
+        return f"{head} · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}"
 
     @app.callback(
         Output("commune-search", "data"), Output("commune-search", "style"),
