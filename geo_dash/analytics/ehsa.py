@@ -77,6 +77,7 @@ import pandas as pd
 import pymannkendall
 import scipy.sparse as sp
 from libpysal.weights import WSP, W
+from scipy.stats import norm
 
 from .gistar import gi_star_scores, gi_star_weights, hot_spot_bins, is_significant, significance_cutoff
 
@@ -137,6 +138,41 @@ class MannKendallTrend:
         tau, p = float(res.Tau), float(res.p)
         direction = int(np.sign(tau)) if p < alpha else 0
         return cls(tau=tau, p=p, direction=direction)
+
+    @classmethod
+    def test_columns(cls, series: np.ndarray, alpha: float = 0.05, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """``(tau, p)`` of :meth:`test` for every column of ``series`` (periods × units) at once.
+
+        The same arithmetic as ``pymannkendall.original_test`` (score S, variance with the tie
+        correction, continuity-corrected z, two-sided normal p), over whole arrays: at 10,000 units
+        the library's per-call overhead was three quarters of EHSA's time.  The tests hold it equal
+        to the library, value for value.  A column with a missing value goes to :meth:`test` (the
+        library skips missing values)."""
+        x = np.asarray(series, dtype=float)
+        if x.ndim != 2 or x.shape[0] < 2:
+            raise ValueError("Mann-Kendall: need a (periods, units) array with at least 2 periods")
+        n, m = x.shape
+        tau, p = np.empty(m), np.empty(m)
+        for lo in range(0, m, chunk):
+            block = x[:, lo:lo + chunk]
+            gaps = np.isnan(block).any(axis=0)
+            score = np.zeros(block.shape[1])
+            for k in range(n - 1):  # S = sum over k < j of sign(x_j - x_k)
+                later = block[k + 1:]
+                score += (later > block[k]).sum(axis=0) - (later < block[k]).sum(axis=0)
+            # tie correction: sum over groups of equal values of t(t-1)(2t+5) = sum over the values
+            # of (t-1)(2t+5), t being how many values of the column equal that one
+            ties = (block[:, None, :] == block[None, :, :]).sum(axis=1)
+            var_s = (n * (n - 1) * (2 * n + 5) - ((ties - 1) * (2 * ties + 5)).sum(axis=0)) / 18
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(score > 0, (score - 1) / np.sqrt(var_s),
+                             np.where(score < 0, (score + 1) / np.sqrt(var_s), 0.0))
+            tau[lo:lo + chunk] = score / (.5 * n * (n - 1))
+            p[lo:lo + chunk] = 2 * (1 - norm.cdf(np.abs(z)))
+            for j in np.flatnonzero(gaps):
+                one = cls.test(block[:, j], alpha=alpha)
+                tau[lo + j], p[lo + j] = one.tau, one.p
+        return tau, p
 
 
 # --------------------------------------------------------------------------
@@ -509,18 +545,19 @@ def emerging_hotspots(
         y, w, time_lag=_check_lag(time_lag), alpha=alpha, fdr=fdr, permutations=permutations, seed=seed
     )
     word = _period_word(periods)
+    taus, ps = MannKendallTrend.test_columns(z, alpha=alpha)
     rows = []
     for i, unit in enumerate(ids):
-        trend = MannKendallTrend.test(z[:, i], alpha=alpha)
-        pattern = classify_emerging_pattern(z[:, i], sig[:, i], trend.tau, trend.p, alpha=alpha)
+        tau, trend_p = float(taus[i]), float(ps[i])
+        pattern = classify_emerging_pattern(z[:, i], sig[:, i], tau, trend_p, alpha=alpha)
         rows.append(
             {
                 "unit_id": unit,
                 "category": pattern.category,
                 "category_vi": CATEGORY_VI[pattern.category],
-                "explanation_vi": explain_vi(pattern, trend.tau, word),
-                "trend_tau": trend.tau,
-                "trend_p": trend.p,
+                "explanation_vi": explain_vi(pattern, tau, word),
+                "trend_tau": tau,
+                "trend_p": trend_p,
                 "n_periods": pattern.n_periods,
                 "n_hot": pattern.n_hot,
                 "n_cold": pattern.n_cold,

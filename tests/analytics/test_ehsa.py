@@ -235,8 +235,45 @@ def test_mann_kendall_equals_pymannkendall(grid_w):
     for uid in grid_w.id_order:
         z = gi.loc[gi["unit_id"] == uid].sort_values("period")["z"].to_numpy()
         mk = pymannkendall.original_test(z)
-        assert res.loc[uid, "trend_tau"] == pytest.approx(mk.Tau)
-        assert res.loc[uid, "trend_p"] == pytest.approx(mk.p)
+        assert res.loc[uid, "trend_tau"] == mk.Tau
+        assert res.loc[uid, "trend_p"] == mk.p
+
+
+def _mk_columns() -> np.ndarray:
+    """Series of every shape the test meets: random floats, small counts (many ties), constants,
+    monotone, all-but-one equal, and Gi* z-scores rounded to share values."""
+    rng = np.random.default_rng(3)
+    n = 36
+    cols = [rng.normal(size=n) for _ in range(300)]
+    cols += [rng.poisson(0.7, size=n).astype(float) for _ in range(300)]       # ties everywhere
+    cols += [np.full(n, 0.0), np.full(n, -1.25), np.arange(n, dtype=float), -np.arange(n, dtype=float)]
+    cols += [np.r_[np.zeros(n - 1), 1.0], np.r_[2.0, np.zeros(n - 1)]]
+    cols += [np.round(rng.normal(size=n), 1) for _ in range(100)]
+    return np.column_stack(cols)
+
+
+@pytest.mark.parametrize("periods", [2, 3, 12, 36])
+def test_mann_kendall_of_many_columns_is_pymannkendall_value_for_value(periods):
+    from geo_dash.analytics.ehsa import MannKendallTrend
+
+    x = _mk_columns()[:periods]
+    tau, p = MannKendallTrend.test_columns(x, chunk=97)  # several chunks, the last one short
+    for j in range(x.shape[1]):
+        mk = pymannkendall.original_test(x[:, j])
+        assert (tau[j], p[j]) == (mk.Tau, mk.p), j
+
+
+def test_mann_kendall_of_a_column_with_a_gap_skips_it_as_the_library_does():
+    from geo_dash.analytics.ehsa import MannKendallTrend
+
+    x = _mk_columns()[:, :50].copy()
+    x[[3, 17], 5] = np.nan
+    tau, p = MannKendallTrend.test_columns(x)
+    mk = pymannkendall.original_test(x[:, 5])
+    assert (tau[5], p[5]) == (mk.Tau, mk.p) and mk.Tau == pymannkendall.original_test(x[~np.isnan(x[:, 5]), 5]).Tau
+    assert np.isfinite(tau).all() and np.isfinite(p).all()
+    with pytest.raises(ValueError):
+        MannKendallTrend.test_columns(x[:1])
 
 
 def test_fdr_is_applied_per_period(grid_w):
