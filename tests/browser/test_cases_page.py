@@ -75,3 +75,36 @@ def test_bad_form_input_is_refused_with_reasons(scratch_server, scratch_engine, 
     assert "31/02/2025" in alert.inner_text()
     with scratch_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM grievance_case")).scalar_one() == 0
+
+
+def test_a_link_to_a_case_alone_opens_its_commune_and_saves(scratch_server, scratch_engine, page):
+    """``/cases?case=ID`` with nothing else (a link in a message): the case's commune is chosen, its list
+    shown, and Save works; an officer of another district gets an empty form on their own area."""
+    import datetime as dt
+
+    from geo_dash.cases.entry import save_case
+    from geo_dash.security.scope import ALL
+
+    made = save_case(scratch_engine, ALL, {"external_ref": "LINK-1", "received_date": dt.date(2025, 3, 5),
+                                           "kind": "Khiếu nại", "category": "Thu hồi đất", "people_count": 2,
+                                           "status": "Tiếp nhận", "commune_code": "19741"}, actor="admin")
+    assert made.ok, made.errors
+    login(page, scratch_server)
+    page.goto(scratch_server + f"/cases?case={made.case_id}")
+    page.wait_for_selector("text=Sửa vụ việc LINK-1")
+    assert page.get_by_role("textbox", name="Xã / phường", exact=True).input_value() == "Xã Hải Khê — Huyện Hải Lăng"
+    page.wait_for_selector("text=1 vụ việc")
+    _select(page, "Trạng thái", "Đang giải quyết")
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_selector("text=Đã cập nhật vụ việc")
+    with scratch_engine.connect() as conn:
+        row = conn.execute(text("SELECT status, commune_legacy FROM grievance_case WHERE id = :i"),
+                           {"i": made.case_id}).one()
+    assert tuple(row) == ("dang_giai_quyet", "19741")
+
+    page.context.clear_cookies()
+    login(page, scratch_server, "officer_vl")  # huyện Vĩnh Linh; Hải Khê is in Hải Lăng
+    page.goto(scratch_server + f"/cases?case={made.case_id}")
+    page.wait_for_selector("text=Thêm vụ việc mới")
+    assert "LINK-1" not in page.locator("body").inner_text()
+    assert "Hải Khê" not in page.get_by_role("textbox", name="Xã / phường", exact=True).input_value()

@@ -108,9 +108,22 @@ def _grid_columns(lang: str) -> list[dict]:
     ]
 
 
+def _place_of_case(engine, scope, state: dict) -> dict:
+    """A link to a case without its commune (``/cases?case=ID``) opens on the case's own commune, so the
+    list shows it and Save knows where it is; on the 2025 scheme if it has no legacy commune."""
+    if state.get("case") is None or state.get("commune"):
+        return state
+    case = read.get_case(engine, scope, state["case"])
+    if case is None:  # not there, or outside the user's area: the form stays empty
+        return state
+    scheme = state["scheme"] if case.get(f"commune_{state['scheme']}") else "2025"
+    return {**state, "scheme": scheme, "province": case[f"province_{scheme}"], "commune": case[f"commune_{scheme}"]}
+
+
 def layout(engine, settings: Settings, state: dict) -> html.Div:
     lang = state["lang"]
     scope = current_scope()
+    state = _place_of_case(engine, scope, state)
     provinces = boundaries.list_provinces(engine, state["scheme"], scope)
     codes = [p["code"] for p in provinces]
     if state["province"] not in codes:  # open on the user's own area
