@@ -88,11 +88,11 @@ LEFT JOIN admin_unit nu ON nu.scheme = '2025' AND nu.code = p.commune_2025
 
 
 # A load that at least doubles the case table (and is of BULK_MIN_ROWS new cases or more) does what
-# pg_restore does: the plain indexes of the tables it fills are built once after the insert, and their
-# foreign keys are checked in one pass, instead of both being maintained row by row (at 1,000,000 cases
-# that was most of the import: every status-history row's key check also locked its case row).  The
-# DDL is part of the import's transaction, so a failure restores all of it; until commit it holds an
-# ACCESS EXCLUSIVE lock on these tables, so readers of cases wait for the load.  Smaller imports, and
+# pg_restore does: the plain indexes of the tables it fills are built once after the insert, and the
+# foreign key between them is checked in one pass, instead of both being maintained row by row (at
+# 1,000,000 cases that was most of the import: every status-history row's key check also locked its case
+# row).  The DDL is part of the import's transaction, so a failure restores all of it; until commit it
+# holds an ACCESS EXCLUSIVE lock on these two tables (and no other), so readers of cases wait for the load.  Smaller imports, and
 # writers under row-level security (the app's role, which may not run DDL), never take this path.
 BULK_MIN_ROWS = 50_000
 BULK_TABLES = ("grievance_case", "case_status_history")
@@ -104,11 +104,14 @@ WHERE i.indrelid = ANY (CAST(:tables AS regclass[]))
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)  -- PK and unique stay
 ORDER BY 1
 """
+# Only keys between the tables being filled: dropping a foreign key locks the table it points to as well
+# (ACCESS EXCLUSIVE, until commit), and every page reads admin_unit; the keys to admin_unit and case_import
+# stay and are checked row by row.
 _BULK_FOREIGN_KEYS = """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 WHERE c.contype = 'f'
-  AND (c.conrelid = ANY (CAST(:tables AS regclass[])) OR c.confrelid = ANY (CAST(:tables AS regclass[])))
+  AND c.conrelid = ANY (CAST(:tables AS regclass[])) AND c.confrelid = ANY (CAST(:tables AS regclass[]))
 ORDER BY 1, 2
 """
 
@@ -116,7 +119,7 @@ ORDER BY 1, 2
 @dataclass
 class BulkPlan:
     """What a bulk load drops and builds again: (index name, its CREATE INDEX) and
-    (table, constraint name, its definition) of every foreign key from or to the tables."""
+    (table, constraint name, its definition) of the foreign keys between the tables."""
     indexes: list[tuple[str, str]]
     foreign_keys: list[tuple[str, str, str]]
 
