@@ -157,6 +157,55 @@ def _bulk_worth_it(conn: Connection, new_rows: int) -> bool:
     return new_rows >= existing
 
 
+# The foreign keys of an import's new rows, checked once for the import instead of once per row.
+# Per row, each key is a query that locks the row it points to (FOR KEY SHARE): for new cases that is
+# half the time of their INSERT.  Here the import locks the same rows itself, all at once, after
+# checking that each exists, and inserts with the key triggers off (session_replication_role =
+# replica, for those two INSERTs only).  Only where every INSERT trigger on the two tables is one of
+# these keys: another key or a trigger of our own fired by INSERT, added later, would be skipped too, so then rows are
+# checked one by one as before.
+KEYS_ONCE = frozenset({
+    ("grievance_case", "fk_case_unit"),                                  # (unit_scheme, unit_code) -> admin_unit
+    ("grievance_case", "grievance_case_import_id_fkey"),                 # import_id -> case_import
+    ("case_status_history", "case_status_history_import_id_fkey"),       # import_id -> case_import
+    ("case_status_history", "fk_case_status_history_case"),              # -> the cases just inserted
+})
+_TABLE_TRIGGERS = """
+SELECT c.relname, coalesce(k.conname, '') FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+LEFT JOIN pg_constraint k ON k.oid = t.tgconstraint
+WHERE t.tgrelid = ANY (CAST(:tables AS regclass[])) AND (t.tgtype & 4) <> 0  -- those fired by INSERT
+"""
+_NEW_UNITS = """
+SELECT DISTINCT s.unit_scheme, s.unit_code FROM case_stage s
+WHERE s.unit_scheme IS NOT NULL AND s.unit_code IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM case_match m WHERE m.source = s.source AND m.external_ref = s.external_ref)
+"""
+
+
+def keys_checked_once(conn: Connection, import_id: int | None) -> bool:
+    """Lock and check the rows the new cases' keys point to, in two queries, and say whether the
+    INSERTs may skip the per-row key checks: only for a role that may set session_replication_role
+    (a superuser, or one granted it), and only when every INSERT trigger of the tables is one of ``KEYS_ONCE``.
+    False (nothing skipped; the usual per-row checks report any missing row) otherwise."""
+    if not conn.execute(text("SELECT has_parameter_privilege('session_replication_role', 'SET')")).scalar_one():
+        return False
+    triggers = {tuple(r) for r in conn.execute(text(_TABLE_TRIGGERS), {"tables": list(BULK_TABLES)})}
+    if not triggers <= KEYS_ONCE:  # fewer when a bulk load has dropped the key between the tables
+        return False
+    wanted = conn.execute(text(f"SELECT count(*) FROM ({_NEW_UNITS}) k")).scalar_one()
+    held = len(conn.execute(text(f"""
+        SELECT 1 FROM admin_unit a JOIN ({_NEW_UNITS}) k ON a.scheme = k.unit_scheme AND a.code = k.unit_code
+        FOR KEY SHARE OF a""")).all())
+    if held != wanted:
+        return False
+    if import_id is not None:
+        found = conn.execute(text("SELECT 1 FROM case_import WHERE id = :i FOR KEY SHARE"), {"i": import_id}).all()
+        if not found:
+            return False
+    return True
+
+
 @dataclass
 class WriteCounts:
     created: int = 0
@@ -473,6 +522,9 @@ def write_cases(
     if not rls and new_rows and (bulk or (bulk is None and _bulk_worth_it(conn, new_rows))):
         plan = BulkPlan.of(conn)
         plan.drop(conn)  # after the moves and updates: the cascade of a move's delete needs its key
+    once = bool(new_rows) and not rls and keys_checked_once(conn, import_id)
+    if once:  # the rows the keys point to are locked and checked above; case_status_history's point to case_created
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
     conn.execute(text("""
         CREATE TEMP TABLE case_created ON COMMIT DROP AS
         WITH ins AS (
@@ -494,6 +546,8 @@ def write_cases(
     step("inserted")
     conn.execute(text("""INSERT INTO case_status_history (province_2025, case_id, status, changed_by, import_id)
                          SELECT province_2025, id, status, :actor, :imp FROM case_created"""), params)
+    if once:
+        conn.execute(text("SET LOCAL session_replication_role = origin"))
     step("written")
     if plan is not None:
         plan.build(conn)
