@@ -1,6 +1,6 @@
 """Benchmark: the case importer vs. a plain PostgreSQL COPY of the same rows (the physical floor).
 
-    .venv/bin/python benchmarks/bench_import.py [--rows 1000000] [--out benchmarks/results]
+    .venv/bin/python benchmarks/bench_import.py [--rows 1000000] [--bulk auto|on|off] [--out benchmarks/results]
 
 Starts its own throwaway PostGIS cluster (nothing else is touched), loads the bundled
 boundaries, writes a CSV of N synthetic cases spread over all communes of Vietnam with
@@ -112,7 +112,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--bulk", choices=("auto", "on", "off"), default="auto",
+                    help="the importer's bulk load: by its size rule (auto, as `cases import` does), always, never")
     args = ap.parse_args(argv)
+    bulk = {"auto": None, "on": True, "off": False}[args.bulk]
 
     home = Path(tempfile.mkdtemp(prefix="geo_dash_bench_", dir="/tmp"))
     home.chmod(0o755)
@@ -134,7 +137,7 @@ def main(argv=None) -> int:
 
         t0 = time.perf_counter()
         marks: list[tuple[str, float]] = [("start", t0)]
-        report = import_file(engine, csv_path, source="bench", as_of=dt.date(2025, 7, 1),
+        report = import_file(engine, csv_path, source="bench", as_of=dt.date(2025, 7, 1), bulk=bulk,
                              on_step=lambda name: marks.append((name, time.perf_counter())))
         t_import = time.perf_counter() - t0
         marks.append(("committed", t0 + t_import))
@@ -154,7 +157,7 @@ def main(argv=None) -> int:
             # other work on the machine slows every figure (not only the import): the 1-minute load at the end
             "load_average_1m": round(os.getloadavg()[0], 2),
             "postgresql": engine.connect().execute(text("SHOW server_version")).scalar(),
-            "rows": n, "accepted": report.accepted, "rejected": report.rejected,
+            "rows": n, "bulk": args.bulk, "accepted": report.accepted, "rejected": report.rejected,
             "import_s": round(t_import, 2), "import_rows_per_s": round(n / t_import),
             "copy_s": round(t_copy, 2), "copy_rows_per_s": round(n / t_copy),
             "ratio_import_to_copy": round(t_import / t_copy, 2),
@@ -170,7 +173,7 @@ def main(argv=None) -> int:
             "import / that |\n|---|---|---|---|---|---|---|---|\n"
             f"| {n:,} | {t_import:.1f} | {n / t_import:,.0f} | {t_copy:.1f} | {n / t_copy:,.0f} | "
             f"{t_import / t_copy:.2f} | {t_copy_indexed:.1f} | {t_import / t_copy_indexed:.2f} |\n\n"
-            f"Importer steps (s): {steps}\n\n"
+            f"Importer steps (s): {steps}; bulk load: {args.bulk}\n\n"
             f"{result['cpu_count']} CPUs (load average {result['load_average_1m']} at the end), "
             f"PostgreSQL {result['postgresql']}, {result['date']}\n")
         print(json.dumps(result, indent=2))
