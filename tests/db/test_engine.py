@@ -1,0 +1,26 @@
+"""The engines' connection settings."""
+
+from sqlalchemy import text
+
+from geo_dash.db import engine as engine_mod
+from geo_dash.db.engine import get_app_engine
+
+
+def test_the_app_runs_its_queries_without_jit(loaded_engine):
+    """PostgreSQL compiles a query when the planner's cost is high, and PostGIS functions are costed
+    high: a page's data-quality count was compiled for ≈ 1 s to run for ≈ 0.1 s.  Every connection
+    of the app's pool has JIT off, whatever the server's default; the owner's engine keeps it."""
+    url = loaded_engine.url.render_as_string(hide_password=False)
+    engine_mod._app_engine.cache_clear()
+    app = get_app_engine(url)
+    try:
+        with app.connect() as a, app.connect() as b:  # two connections of the pool, each set
+            assert a.execute(text("SHOW jit")).scalar_one() == "off"
+            assert b.execute(text("SHOW jit")).scalar_one() == "off"
+            b.rollback()
+            assert b.execute(text("SHOW jit")).scalar_one() == "off"  # a session setting: survives rollbacks
+        with loaded_engine.connect() as owner:
+            assert owner.execute(text("SHOW jit")).scalar_one() == "on"
+    finally:
+        app.dispose()
+        engine_mod._app_engine.cache_clear()
