@@ -4,8 +4,8 @@ A scope is a set of admin units — a province, a legacy district, or a list of
 2025 communes (since July 2025 "district staff" serve groups of communes).
 Every data path that reads or writes cases filters through
 :func:`case_filter_sql`; nothing else filters by user.  PostgreSQL enforces the
-same rule a second time with row-level security (``gd_scope_allows`` in
-migration 0005), from the scope the app sets on each transaction
+same rule a second time with row-level security (migration 0005; since 0010
+the policy reads the scope once per query), from the scope the app sets on each transaction
 (:mod:`geo_dash.security.context`).
 """
 

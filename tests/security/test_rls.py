@@ -81,3 +81,41 @@ def test_writes_outside_the_scope_are_refused_by_the_database(demo_engine):
         assert n == 0
     finally:
         current_user.reset(token)
+
+
+_SCOPES = [  # the shapes scope_json writes, mixed, and ones that admit nothing
+    '{"all": true}', '{"all": false}', "{}", "",
+    '{"legacy_province": ["45"]}', '{"legacy_district": ["464"]}', '{"legacy_district": ["464", "470"]}',
+    '{"province_2025": ["44"]}', '{"commune_2025": ["19363", "19366"]}',
+    '{"legacy_district": ["464"], "commune_2025": ["19741"]}', '{"legacy_province": [], "commune_2025": []}',
+    '{"legacy_district": ["999"]}',
+]
+
+
+def test_the_case_policy_admits_exactly_what_gd_scope_allows_admits(cluster, demo_engine):
+    """Migration 0010 evaluates the scope once per query; for every shape of scope it must admit the
+    same rows, for reads and writes, as the per-row function of migration 0005 it replaced."""
+    for scope in _SCOPES:
+        with demo_engine.connect() as conn:  # the owner: no policy; the old function, row by row
+            conn.execute(text("SELECT set_config('geo_dash.scope', :s, false)"), {"s": scope})
+            expected = set(conn.execute(text(
+                "SELECT id FROM grievance_case WHERE gd_scope_allows(province_legacy, district_legacy, "
+                "province_2025, commune_2025)")).scalars())
+        with _app_conn(cluster, demo_engine.url.database) as conn:
+            conn.execute("SELECT set_config('geo_dash.scope', %s, true)", (scope,))
+            seen = {r[0] for r in conn.execute("SELECT id FROM grievance_case")}
+            # the same rows may be written (WITH CHECK): an update that keeps every row where it is passes
+            updated = conn.execute("UPDATE grievance_case SET updated_by = 'rls-test'").rowcount
+            conn.rollback()
+        assert seen == expected and updated == len(expected), scope
+        if scope in ('{"all": true}', '{"legacy_district": ["464"]}', '{"commune_2025": ["19363", "19366"]}'):
+            assert expected, scope  # the demo data has cases there: not a comparison of two empty sets
+
+
+def test_the_case_policy_reads_the_scope_once_per_query(cluster, demo_engine):
+    """Not per row: PostgreSQL runs the policy's scope lookups once (InitPlans), so a whole-country
+    count as the app costs a scan, not a function call per case."""
+    with _app_conn(cluster, demo_engine.url.database) as conn:
+        conn.execute("SELECT set_config('geo_dash.scope', %s, true)", ('{"all": true}',))
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT count(*) FROM grievance_case"))
+    assert "InitPlan" in plan and "gd_scope_allows" not in plan
