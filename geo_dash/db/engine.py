@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 
 from geo_dash.config import Settings
 
@@ -39,18 +39,7 @@ def _app_engine(url: str, set_role: str | None) -> Engine:
 
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     install_scope_hook(engine, set_role=set_role)
-    event.listen(engine, "connect", _no_jit)
     return engine
-
-
-def _no_jit(dbapi_connection, _record) -> None:
-    """No JIT for the app's queries.  PostgreSQL decides to compile by the planner's cost, and PostGIS
-    functions are costed high: the map's data-quality count (point in commune, geography distance) is
-    compiled with inlining and optimisation for ≈ 1 s, to run a query of ≈ 0.1 s (one province, 27,000
-    cases).  Pages want answers in milliseconds; the batch work (imports, the cube) turns it off itself."""
-    with dbapi_connection.cursor() as cur:
-        cur.execute("SET jit = off")
-    dbapi_connection.commit()
 
 
 def get_app_engine(url: str | None = None) -> Engine:
