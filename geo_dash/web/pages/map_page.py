@@ -617,7 +617,8 @@ def register_callbacks(app, engine) -> None:
             quality = cases_read.data_quality(engine, active_scope(), scheme, _province_arg(province))
         except cases_read.CasesBusy:
             return f"{head} · {t('map.quality_busy', lang)}"
-        return f"{head} · {t('map.quality', lang, no_polygon=quality['no_polygon'], outside=quality['outside'], total=quality['total'])}"
+        counts = {k: fmt_number(quality[k], lang, 0) for k in ("no_polygon", "outside", "total")}  # 1.234 / 1,234
+        return f"{head} · {t('map.quality', lang, **counts)}"
 
     @app.callback(
         Output("commune-search", "data"), Output("commune-search", "style"),
