@@ -184,7 +184,8 @@ WHERE s.unit_scheme IS NOT NULL AND s.unit_code IS NOT NULL
 
 
 def keys_checked_once(conn: Connection, import_id: int | None) -> bool:
-    """Lock and check the rows the new cases' keys point to, in two queries, and say whether the
+    """Lock and check the rows the new cases' keys point to (one query for the units, one for the
+    import record: the new cases are read once), and say whether the
     INSERTs may skip the per-row key checks: only for a role that may set session_replication_role
     (a superuser, or one granted it), and only when every INSERT trigger of the tables is one of ``KEYS_ONCE``.
     False (nothing skipped; the usual per-row checks report any missing row) otherwise."""
@@ -193,10 +194,11 @@ def keys_checked_once(conn: Connection, import_id: int | None) -> bool:
     triggers = {tuple(r) for r in conn.execute(text(_TABLE_TRIGGERS), {"tables": list(BULK_TABLES)})}
     if not triggers <= KEYS_ONCE:  # fewer when a bulk load has dropped the key between the tables
         return False
-    wanted = conn.execute(text(f"SELECT count(*) FROM ({_NEW_UNITS}) k")).scalar_one()
-    held = len(conn.execute(text(f"""
-        SELECT 1 FROM admin_unit a JOIN ({_NEW_UNITS}) k ON a.scheme = k.unit_scheme AND a.code = k.unit_code
-        FOR KEY SHARE OF a""")).all())
+    wanted, held = conn.execute(text(f"""
+        WITH k AS MATERIALIZED ({_NEW_UNITS})
+        SELECT (SELECT count(*) FROM k),
+               (SELECT count(*) FROM (SELECT 1 FROM admin_unit a JOIN k ON a.scheme = k.unit_scheme
+                                      AND a.code = k.unit_code FOR KEY SHARE OF a) locked)""")).one()
     if held != wanted:
         return False
     if import_id is not None:

@@ -9,21 +9,9 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from geo_dash.config import Settings
 from tests.security.conftest import Client
 
 STATE = {"province.value": "45", "scheme.value": "legacy", "lang.data": "vi"}
-
-
-@pytest.fixture(scope="module")
-def app(analytics_url, tmp_path_factory):
-    from geo_dash.db import engine as engine_mod
-    from geo_dash.web.app import create_app
-
-    application = create_app(database_url=analytics_url,
-                             settings=Settings(database_url=analytics_url, home=tmp_path_factory.mktemp("home")))
-    yield application
-    engine_mod._app_engine.cache_clear()
 
 
 def _key(client: Client, *parts: str) -> str:
