@@ -74,13 +74,15 @@ def analytics_refresh(scheme, from_month, as_of, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def analytics_status(as_json) -> None:
     """The last successful run (as of, finished, data version) and the cube's months."""
-    from geo_dash.analytics.read import available_months, latest_run
+    from geo_dash.analytics.read import available_months, cases_changed_since, latest_run
 
     engine = _engine()
     run = latest_run(engine)
     months = {s: available_months(engine, s) for s in ("legacy", "2025")}
+    changed = cases_changed_since(engine, run)
     info = {
         "run": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items()} if run else None,
+        "cases_changed_since_run": changed,
         "months": {s: ([m[0].isoformat(), m[-1].isoformat(), len(m)] if m else None) for s, m in months.items()},
     }
     if as_json:
@@ -91,5 +93,8 @@ def analytics_status(as_json) -> None:
         return
     click.echo(f"Lần chạy (run) #{run['id']} — số liệu đến (as of) {run['as_of']:%d/%m/%Y}, "
                f"xong lúc (finished) {run['finished_at']:%Y-%m-%d %H:%M}; {run['data_version']}")
+    if changed:
+        click.echo("  Có vụ việc nhập hoặc sửa sau lần chạy này: bản đồ chưa gồm chúng — chạy lại refresh "
+                   "(cases were imported or edited since this run: run refresh again)")
     for s, m in months.items():
         click.echo(f"  {s}: " + (f"{m[0]:%m/%Y} – {m[-1]:%m/%Y} ({len(m)} tháng)" if m else "—"))

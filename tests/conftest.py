@@ -12,6 +12,7 @@ import shutil
 import socket
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,25 @@ def _create_db(cluster: ManagedCluster, name: str, template: str | None = None) 
         conn.execute(text(f'CREATE DATABASE "{name}"{tmpl}'))
     admin.dispose()
     return cluster.url(name)
+
+
+@contextmanager
+def case_edited_after_the_analysis(engine, where: str = "TRUE"):
+    """One case (the first matching ``where``) changed after the latest analysis run, as an edit
+    changes it (its ``updated_at`` moves on), and put back as it was afterwards; yields the run's
+    ``finished_at``.  For shared databases: the cases are those the run saw again on exit."""
+    with engine.begin() as conn:
+        case_id, before = conn.execute(text(
+            f"SELECT id, updated_at FROM grievance_case WHERE {where} ORDER BY id LIMIT 1")).one()
+        finished = conn.execute(text(
+            "SELECT finished_at FROM analytics_run WHERE status = 'ok' ORDER BY id DESC LIMIT 1")).scalar_one()
+        conn.execute(text("UPDATE grievance_case SET updated_at = now() + interval '1 second' WHERE id = :i"),
+                     {"i": case_id})
+    try:
+        yield finished
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE grievance_case SET updated_at = :t WHERE id = :i"), {"t": before, "i": case_id})
 
 
 def _drop_db(cluster: ManagedCluster, name: str) -> None:

@@ -20,7 +20,7 @@ from geo_dash.layers import registry
 from geo_dash.web.i18n import t
 from geo_dash.web.walls import CUBE_VIEWS, load_playlists
 from tests.browser.conftest import guarded_page, login, served
-from tests.conftest import _create_db, _drop_db
+from tests.conftest import _create_db, _drop_db, case_edited_after_the_analysis
 
 pytestmark = pytest.mark.browser
 
@@ -182,6 +182,16 @@ def test_playlist_rotates_in_order_with_its_durations_and_refreshes(wall_server,
         assert page.evaluate("window.__notReloaded") is True
         assert re.fullmatch(r"Số liệu tính đến 30/06/2025", page.locator("#wall-asof").inner_text())
         assert page.locator("#wall-demo").count() == 1  # demo data is never shown unmarked
+
+        # a case edited after the analysis: the next refresh says the map does not show it yet
+        behind = page.locator("#wall-behind")
+        assert behind.inner_text() == "" and not behind.is_visible()  # until now the analysis was current
+        with case_edited_after_the_analysis(wall_engine) as finished:
+            expect(behind).to_have_text(
+                f"Có vụ việc mới hoặc đã sửa sau lần phân tích lúc {finished:%H:%M %d/%m/%Y}, chưa có trên bản đồ",
+                timeout=(30 + 20) * 1000)
+            assert page.evaluate("window.__notReloaded") is True
+            page.screenshot(path=str(test_output / "wall_playlist_analytics_behind_cases_1920x1080.png"))
 
 
 def test_default_playlist_shows_every_context_layer(wall_server, browser, test_output):

@@ -618,7 +618,11 @@ def register_callbacks(app, engine) -> None:
         except cases_read.CasesBusy:
             return f"{head} · {t('map.quality_busy', lang)}"
         counts = {k: fmt_number(quality[k], lang, 0) for k in ("no_polygon", "outside", "total")}  # 1.234 / 1,234
-        return f"{head} · {t('map.quality', lang, **counts)}"
+        note = f"{head} · {t('map.quality', lang, **counts)}"
+        if analytics.cases_changed_since(engine, run):
+            behind = t("map.behind_cases", lang, time=f"{run['finished_at']:%H:%M %d/%m/%Y}")
+            return [note, html.Div(behind, id="map-behind", className="gd-behind")]
+        return note
 
     @app.callback(
         Output("commune-search", "data"), Output("commune-search", "style"),

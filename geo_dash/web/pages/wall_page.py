@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 import dash_leaflet as dl
 import flask
 import shapely
-from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from geo_dash.analytics import read as analytics
 from geo_dash.analytics.cube import INDICATORS as CUBE_INDICATORS
@@ -133,6 +133,7 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                       html.Div([html.Span(title, id="wall-playlist", className="gd-wall-playlist"),
                                 html.Span(id="wall-step", className="gd-wall-step")])], className="gd-wall-time"),
         ]),
+        html.Div(id="wall-behind", className="gd-wall-behind", role="status"),
         html.Div(className="gd-wall-body", children=[
             dl.Map(className="gd-wall-map", bounds=geo["bounds"], boundsOptions={"padding": [12, 12]}, zoomSnap=0.1,
                    trackViewport=False, zoomControl=False, attributionControl=False, zoomAnimation=False,
@@ -393,6 +394,16 @@ def _layer_view(engine, scheme, province, view: dict, lang: str, where):
     return hideout, features, [], side, title, bottom
 
 
+def _as_of(engine, scheme: str, lang: str) -> tuple[str, str]:
+    """"Data as of" the latest analysis, and, when cases were imported or edited after it, the line
+    saying the map does not show them yet ("" otherwise): a room must not take a stale map for today's."""
+    run = analytics.latest_run(engine, scheme)
+    as_of = t("map.as_of", lang, date=run["as_of"].strftime("%d/%m/%Y") if run else "—")
+    if analytics.cases_changed_since(engine, run):
+        return as_of, t("wall.behind_cases", lang, time=f"{run['finished_at']:%H:%M %d/%m/%Y}")
+    return as_of, ""
+
+
 # ---------------------------------------------------------------------- callbacks
 def register_callbacks(app, engine) -> None:
     app.clientside_callback(ClientsideFunction("geoDashWall", "clock"), Output("wall-clock", "children"),
@@ -402,23 +413,23 @@ def register_callbacks(app, engine) -> None:
         Output("wall-communes", "hideout"), Output("wall-features", "data"), Output("wall-numbers", "children"),
         Output("wall-side", "children"),
         Output("wall-view-title", "children"), Output("wall-asof", "children"), Output("wall-legend", "children"),
-        Output("wall-rotate", "interval"), Output("wall-step", "children"),
+        Output("wall-rotate", "interval"), Output("wall-step", "children"), Output("wall-behind", "children"),
         Input("wall-rotate", "n_intervals"), Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
         State("wall-geo", "data"),
     )
     def show_view(n_rotate, _n_refresh, state, points):
         """The view for this step of the rotation (a refresh redraws the same view with fresh data)."""
         if not isinstance(state, dict):
-            return (no_update,) * 9
+            return (no_update,) * 10
         state = parse_state({k: v for k, v in state.items() if isinstance(v, (str, int)) and not isinstance(v, bool)})
         lang = state["lang"]
         plan, problem = _plan(state)
         if problem:
             return ({}, EMPTY, [], html.Div(problem, className="gd-wall-error", role="alert"), "", "", None,
-                    no_update, "")
+                    no_update, "", "")
         scheme, province = plan["scheme"], valid.province(plan["province"])
         if province not in {p["code"] for p in read.list_provinces(engine, scheme, active_scope())}:
-            return (no_update,) * 9
+            return (no_update,) * 10
         views = plan["views"]
         index = (n_rotate if isinstance(n_rotate, int) and n_rotate >= 0 else 0) % len(views)
         view = views[index]
@@ -426,7 +437,7 @@ def register_callbacks(app, engine) -> None:
             hideout, features, numbers, side, title, legend = _layer_view(engine, scheme, province, view, lang, points)
         else:
             hideout, features, numbers, side, title, legend = _cube_view(engine, scheme, province, view, lang, points)
-        run = analytics.latest_run(engine, scheme)
-        asof = t("map.as_of", lang, date=run["as_of"].strftime("%d/%m/%Y") if run else "—")
+        # the data-as-of lines change with a refresh (or a new page), not with the rotation
+        asof, behind = (no_update, no_update) if ctx.triggered_id == "wall-rotate" else _as_of(engine, scheme, lang)
         step = f" · {index + 1}/{len(views)}"
-        return hideout, features, numbers, side, title, asof, legend, view["seconds"] * 1000, step
+        return hideout, features, numbers, side, title, asof, legend, view["seconds"] * 1000, step, behind
