@@ -68,6 +68,7 @@ def snapshot_create(month, scheme, scope_spec, per_district, out_dir, as_json) -
         raise click.BadParameter(str(exc), param_hint="--scope") from exc
     engine = _engine()
     out_dir = out_dir or _default_out()
+    _warn_if_behind(engine, scheme)
     results = []
     try:
         for province in _provinces(engine, scheme, scope):
@@ -83,6 +84,17 @@ def snapshot_create(month, scheme, scope_spec, per_district, out_dir, as_json) -
         raise click.ClickException("không có tỉnh nào có số liệu phân tích trong phạm vi này "
                                    "(no province with analytics in this scope)")
     _report(results, as_json)
+
+
+def _warn_if_behind(engine, scheme: str) -> None:
+    """A snapshot freezes the analytics, not the cases: say so (on stderr) when cases changed after them."""
+    from geo_dash.analytics.read import cases_changed_since, latest_run
+
+    run = latest_run(engine, scheme)
+    if cases_changed_since(engine, run):
+        click.echo(f"Cảnh báo: có vụ việc nhập hoặc sửa sau lần phân tích lúc {run['finished_at']:%H:%M %d/%m/%Y}; "
+                   "bản chụp sẽ không gồm chúng — chạy “geo-dash analytics refresh” trước "
+                   "(warning: cases changed after the analytics; the snapshot will not include them)", err=True)
 
 
 def _report(results, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from geo_dash.security.context import User, current_user
 from geo_dash.security.scope import Scope
 from geo_dash.web.pages import reports_page
 from tests.exports import DISTRICT, MONTH, OTHER_DISTRICT, PROVINCE
+from tests.conftest import case_edited_after_the_analysis
 from tests.security.conftest import BASE, Client
 
 
@@ -147,3 +148,15 @@ def test_a_wall_token_cannot_download(app, snaps, engine):
     http.get(f"/wall?token={token}", base_url=BASE)
     resp = http.get(f"/reports/file/{snaps['province'].id}/pdf", base_url=BASE)
     assert resp.status_code == 403
+
+
+def test_the_form_warns_when_cases_changed_after_the_analytics(app, engine, snap_url):
+    """A snapshot freezes the analytics, not the cases: the form says so when they are behind."""
+    leader = ("leader_qt", "leader", Scope(legacy_provinces=frozenset({PROVINCE})))
+    assert "reports-behind" not in _ids(_render(app, snap_url, *leader))
+    with case_edited_after_the_analysis(engine) as finished:
+        form = _render(app, snap_url, *leader)
+        assert "reports-behind" in _ids(form)
+        assert f"sau lần phân tích lúc {finished:%H:%M %d/%m/%Y}" in str(form)
+        assert "reports-create" in _ids(form)  # a warning, not a refusal
+    assert "reports-behind" not in _ids(_render(app, snap_url, *leader))

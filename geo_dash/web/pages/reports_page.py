@@ -49,6 +49,10 @@ MESSAGES = {
     "per_district": {"vi": "Kèm một bản cho mỗi huyện", "en": "Also one per district"},
     "month_fixed": {"vi": "Tháng {month} (số liệu phân tích đến {date})", "en": "Month {month} (analytics as of {date})"},
     "no_run": {"vi": "Chưa có số liệu phân tích để lập bản chụp.", "en": "No analytics to snapshot yet."},
+    "behind": {"vi": "Có vụ việc nhập hoặc sửa sau lần phân tích lúc {time}: bản chụp sẽ không gồm các vụ việc đó. "
+                     "Nên chạy “geo-dash analytics refresh” trước khi lập bản chụp.",
+               "en": "Cases were imported or edited after the analysis of {time}: a snapshot will not include them. "
+                     "Run “geo-dash analytics refresh” before making one."},
     "made": {"vi": "Đã lập {n} bản chụp.", "en": "{n} snapshot(s) made."},
     "working": {"vi": "Đang lập bản chụp…", "en": "Making the snapshot…"},
     "cannot": {"vi": "Tài khoản của bạn không được lập bản chụp.", "en": "Your account may not make snapshots."},
@@ -174,6 +178,10 @@ def _create_form(engine, state: dict, lang: str):
             dmc.Button(tr("create", lang), id="reports-create", disabled=run is None),
         ], align="flex-end"),
         html.Div(month_note, id="reports-month", className="gd-panel-note", style={"marginTop": ".3rem"}),
+        # a snapshot freezes the analytics, not the cases: say so when they are behind
+        html.Div(tr("behind", lang, time=f"{run['finished_at']:%H:%M %d/%m/%Y}"), id="reports-behind",
+                 className="gd-behind", role="status")
+        if analytics.cases_changed_since(engine, run) else None,
     ])
 
 
