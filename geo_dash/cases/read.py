@@ -28,11 +28,11 @@ class CasesBusy(RuntimeError):
     """The case table is held by a bulk import; the figures will be there once it commits."""
 
 
-def _wait_briefly(conn: Connection) -> None:
+def wait_briefly(conn: Connection) -> None:
     conn.execute(text(f"SET LOCAL lock_timeout = '{BUSY_WAIT_MS}ms'"))
 
 
-def _busy(exc: OperationalError) -> bool:
+def is_busy(exc: OperationalError) -> bool:
     return isinstance(exc.orig, LockNotAvailable)
 
 
@@ -115,10 +115,10 @@ def synthetic_present(engine: Engine) -> bool:
     key = engine.url.render_as_string(hide_password=True)
     try:
         with engine.connect() as conn:
-            _wait_briefly(conn)
+            wait_briefly(conn)
             seen = bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM grievance_case WHERE is_synthetic)")).scalar())
     except OperationalError as exc:
-        if not _busy(exc):
+        if not is_busy(exc):
             raise
         return _SYNTHETIC_SEEN.get(key, False)
     _SYNTHETIC_SEEN[key] = seen
@@ -142,10 +142,10 @@ def data_quality(engine: Engine, scope: Scope, scheme: str, province_code: str |
         WHERE {f"c.{province} = :p" if province_code else "TRUE"} AND {where}""")
     try:
         with engine.connect() as conn:
-            _wait_briefly(conn)
+            wait_briefly(conn)
             row = conn.execute(sql, {"s": scheme, "p": province_code, **params}).mappings().one()
     except OperationalError as exc:
-        if _busy(exc):
+        if is_busy(exc):
             raise CasesBusy(str(exc.orig)) from exc
         raise
     return dict(row)

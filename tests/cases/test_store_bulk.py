@@ -222,6 +222,14 @@ def test_pages_do_not_wait_for_a_bulk_load(scratch_engine, cases, tmp_path):
         return json.loads(resp.get_data())["response"]["map-footer"]["children"]
 
     assert "200 vụ việc" in footer()
+    from geo_dash.analytics.read import cases_changed_since
+    from geo_dash.analytics.refresh import _data_version
+
+    with scratch_engine.begin() as conn:  # the record an analytics run of these 200 cases leaves
+        run = {"id": conn.execute(text("""INSERT INTO analytics_run (status, as_of, finished_at, data_version)
+                                          VALUES ('ok', '2025-06-30', now(), :v) RETURNING id"""),
+                                  {"v": _data_version(conn)}).scalar_one()}
+    assert cases_changed_since(scratch_engine, run) is False
     answers: dict = {}
 
     def while_held():
@@ -234,6 +242,7 @@ def test_pages_do_not_wait_for_a_bulk_load(scratch_engine, cases, tmp_path):
         except read.CasesBusy:
             answers["quality"] = "busy"
         answers["footer"] = footer()
+        answers["behind"] = cases_changed_since(scratch_engine, run)
 
     try:
         with scratch_engine.connect() as holder:
@@ -255,5 +264,7 @@ def test_pages_do_not_wait_for_a_bulk_load(scratch_engine, cases, tmp_path):
         assert answers["provinces"] == 63 and answers["banner"] is True and answers["quality"] == "busy"
         assert "đang nhập một tệp lớn" in answers["footer"] and "200 vụ việc" not in answers["footer"]
         assert "200 vụ việc" in footer()  # and the figures once it is over
+        assert answers["behind"] is None  # not known while the load holds the cases (and not waited for)
+        assert cases_changed_since(scratch_engine, run) is False
     finally:
         engine_mod._app_engine.cache_clear()
