@@ -88,11 +88,10 @@ def snapshot_create(month, scheme, scope_spec, per_district, out_dir, as_json) -
 
 def _warn_if_behind(engine, scheme: str) -> None:
     """A snapshot freezes the analytics, not the cases: say so (on stderr) when cases changed after them."""
-    from geo_dash.analytics.read import cases_changed_since, latest_run
+    from geo_dash.analytics.read import behind_since, latest_run
 
-    run = latest_run(engine, scheme)
-    if cases_changed_since(engine, run):
-        click.echo(f"Cảnh báo: có vụ việc nhập hoặc sửa sau lần phân tích lúc {run['finished_at']:%H:%M %d/%m/%Y}; "
+    if when := behind_since(engine, latest_run(engine, scheme)):
+        click.echo(f"Cảnh báo: có vụ việc nhập hoặc sửa sau lần phân tích lúc {when}; "
                    "bản chụp sẽ không gồm chúng — chạy “geo-dash analytics refresh” trước "
                    "(warning: cases changed after the analytics; the snapshot will not include them)", err=True)
 

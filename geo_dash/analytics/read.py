@@ -42,6 +42,7 @@ __all__ = [
     "kpis",
     "latest_run",
     "cases_changed_since",
+    "behind_since",
     "available_months",
 ]
 
@@ -336,6 +337,14 @@ def cases_changed_since(engine: Engine, run: dict | None) -> bool | None:
         if is_busy(exc):
             return None
         raise
+
+
+def behind_since(engine: Engine, run: dict | None) -> str | None:
+    """When cases changed after ``run``: its finish time as the pages write it ("HH:MM dd/mm/yyyy");
+    None when the run is current (or unknown, see :func:`cases_changed_since`)."""
+    if not cases_changed_since(engine, run):
+        return None
+    return f"{run['finished_at']:%H:%M %d/%m/%Y}"
 
 
 def available_months(engine: Engine, scheme: str, province_code: str | None = None) -> list[date]:

@@ -16,6 +16,7 @@ from geo_dash.demo.generator import generate_cases, load_bundled_units
 from geo_dash.db.engine import get_app_engine
 from geo_dash.security.context import User, current_user
 from geo_dash.security.scope import Scope
+from tests.conftest import case_edited_after_the_analysis
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -41,14 +42,11 @@ def _fresh_run(engine) -> dict:
 def test_an_edit_a_removal_and_a_refresh(scratch_engine, cases):
     _write(scratch_engine, cases)
     run = _fresh_run(scratch_engine)
-    with scratch_engine.begin() as conn:
-        case_id, before = conn.execute(text("SELECT id, updated_at FROM grievance_case ORDER BY id LIMIT 1")).one()
-        conn.execute(text("UPDATE grievance_case SET updated_at = now() + interval '1 second' WHERE id = :i"),
-                     {"i": case_id})
-    assert read.cases_changed_since(scratch_engine, run) is True
-    with scratch_engine.begin() as conn:  # the same cases as the run saw again
-        conn.execute(text("UPDATE grievance_case SET updated_at = :t WHERE id = :i"), {"t": before, "i": case_id})
-    assert read.cases_changed_since(scratch_engine, run) is False
+    with case_edited_after_the_analysis(scratch_engine) as finished:
+        assert read.cases_changed_since(scratch_engine, run) is True
+        assert read.behind_since(scratch_engine, run) == f"{finished:%H:%M %d/%m/%Y}"
+    # the same cases as the run saw again
+    assert read.cases_changed_since(scratch_engine, run) is False and read.behind_since(scratch_engine, run) is None
     with scratch_engine.begin() as conn:  # one case fewer, the latest change untouched
         conn.execute(text("""DELETE FROM grievance_case WHERE id = (
             SELECT id FROM grievance_case ORDER BY updated_at, id LIMIT 1)"""))
@@ -90,15 +88,12 @@ def test_the_apps_role_learns_of_changes_outside_its_area(scratch_engine, cases)
                                   scope=Scope(legacy_districts=frozenset({district}))))
     try:
         assert read.cases_changed_since(app, run) is False
-        with scratch_engine.begin() as conn:
-            conn.execute(text("""UPDATE grievance_case SET updated_at = now() + interval '1 second'
-                                 WHERE id = (SELECT min(id) FROM grievance_case WHERE district_legacy <> :d)"""),
-                         {"d": district})
-        assert read.cases_changed_since(app, run) is True
-        with app.connect() as conn:  # the officer still reads only the district's cases
-            role, seen = conn.execute(text(
-                "SELECT current_user, array_agg(DISTINCT district_legacy) FROM grievance_case")).one()
-        assert role == "geo_dash_app" and seen == [district]
+        with case_edited_after_the_analysis(scratch_engine, f"district_legacy <> '{district}'"):
+            assert read.cases_changed_since(app, run) is True
+            with app.connect() as conn:  # the officer still reads only the district's cases
+                role, seen = conn.execute(text(
+                    "SELECT current_user, array_agg(DISTINCT district_legacy) FROM grievance_case")).one()
+            assert role == "geo_dash_app" and seen == [district]
     finally:
         current_user.reset(token)
         app.dispose()

@@ -619,9 +619,8 @@ def register_callbacks(app, engine) -> None:
             return f"{head} · {t('map.quality_busy', lang)}"
         counts = {k: fmt_number(quality[k], lang, 0) for k in ("no_polygon", "outside", "total")}  # 1.234 / 1,234
         note = f"{head} · {t('map.quality', lang, **counts)}"
-        if analytics.cases_changed_since(engine, run):
-            behind = t("map.behind_cases", lang, time=f"{run['finished_at']:%H:%M %d/%m/%Y}")
-            return [note, html.Div(behind, id="map-behind", className="gd-behind")]
+        if when := analytics.behind_since(engine, run):
+            return [note, html.Div(t("map.behind_cases", lang, time=when), id="map-behind", className="gd-behind")]
         return note
 
     @app.callback(

@@ -163,6 +163,7 @@ def _create_form(engine, state: dict, lang: str):
     codes = [p["code"] for p in provinces]
     province = state["province"] if state["province"] in codes else (codes[0] if codes else None)
     run = analytics.latest_run(engine, scheme)
+    behind = analytics.behind_since(engine, run)  # a snapshot freezes the analytics, not the cases
     month_note = (tr("month_fixed", lang, month=f"{run['as_of']:%m/%Y}", date=f"{run['as_of']:%d/%m/%Y}")
                   if run and run.get("as_of") else tr("no_run", lang))
     return html.Div([
@@ -178,10 +179,8 @@ def _create_form(engine, state: dict, lang: str):
             dmc.Button(tr("create", lang), id="reports-create", disabled=run is None),
         ], align="flex-end"),
         html.Div(month_note, id="reports-month", className="gd-panel-note", style={"marginTop": ".3rem"}),
-        # a snapshot freezes the analytics, not the cases: say so when they are behind
-        html.Div(tr("behind", lang, time=f"{run['finished_at']:%H:%M %d/%m/%Y}"), id="reports-behind",
-                 className="gd-behind", role="status")
-        if analytics.cases_changed_since(engine, run) else None,
+        html.Div(tr("behind", lang, time=behind), id="reports-behind", className="gd-behind", role="status")
+        if behind else None,
     ])
 
 

@@ -399,9 +399,8 @@ def _as_of(engine, scheme: str, lang: str) -> tuple[str, str]:
     saying the map does not show them yet ("" otherwise): a room must not take a stale map for today's."""
     run = analytics.latest_run(engine, scheme)
     as_of = t("map.as_of", lang, date=run["as_of"].strftime("%d/%m/%Y") if run else "—")
-    if analytics.cases_changed_since(engine, run):
-        return as_of, t("wall.behind_cases", lang, time=f"{run['finished_at']:%H:%M %d/%m/%Y}")
-    return as_of, ""
+    when = analytics.behind_since(engine, run)
+    return as_of, t("wall.behind_cases", lang, time=when) if when else ""
 
 
 # ---------------------------------------------------------------------- callbacks
