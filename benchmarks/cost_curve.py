@@ -42,6 +42,8 @@ ROWS = [
     ("filter change, national: server p95", ("filter_change", "national", "ms", "p95"), "ms"),
     ("repaint in the browser, province (median)", ("repaint", "province", "ms", "median"), "ms"),
     ("repaint in the browser, national (median)", ("repaint", "national", "ms", "median"), "ms"),
+    ("repaint, province: naive ÷ geo_dash (median of pairs)", ("baseline_folium", "province", "paired", "speedup", "median"), "×"),
+    ("repaint, national: naive ÷ geo_dash", ("ratios", "national", "repaint_speedup_median"), "×"),
     ("first paint, province (median)", ("first_paint", "province", "ms", "median"), "ms"),
     ("first paint, national (median)", ("first_paint", "national", "ms", "median"), "ms"),
     ("EHSA, one province", ("ehsa", "province", "median_s"), "s"),
