@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, text
 
 from geo_dash.cases import store
-from geo_dash.cases.importer import resolver_for
+from geo_dash.cases.importer import resolver_for, units_in_scope
 from geo_dash.cases.parsing import COLUMNS, RawTable, parse_rows
 from geo_dash.security.audit import audit
 from geo_dash.security.scope import Scope, case_filter_sql
@@ -51,22 +51,8 @@ def _cell(value) -> str:
 
 def _in_scope(engine: Engine, scope: Scope, scheme: str, code: str) -> bool:
     """Would a case in this commune be visible to ``scope``? (Asked of the database, same rule as reads.)"""
-    where, params = case_filter_sql(scope, "c")
-    sql = f"""
-        WITH c AS (
-            SELECT u.code AS unit_code,
-                   CASE WHEN u.scheme = 'legacy' THEN u.code END AS commune_legacy,
-                   CASE WHEN u.scheme = 'legacy' THEN u.province_code END AS province_legacy,
-                   CASE WHEN u.scheme = 'legacy' THEN u.parent_code END AS district_legacy,
-                   COALESCE(x.new_code, CASE WHEN u.scheme = '2025' THEN u.code END) AS commune_2025,
-                   n.province_code AS province_2025
-            FROM admin_unit u
-            LEFT JOIN crosswalk x ON u.scheme = 'legacy' AND x.legacy_code = u.code AND x.is_default
-            LEFT JOIN admin_unit n ON n.scheme = '2025' AND n.code = COALESCE(x.new_code, CASE WHEN u.scheme = '2025' THEN u.code END)
-            WHERE u.scheme = :scheme AND u.code = :code
-        ) SELECT EXISTS (SELECT 1 FROM c WHERE {where})"""
     with engine.connect() as conn:
-        return bool(conn.execute(text(sql), {"scheme": scheme, "code": code, **params}).scalar())
+        return units_in_scope(conn, scope, [(scheme, code)]).get((scheme, code), (None, False))[1]
 
 
 def save_case(engine: Engine, scope: Scope, values: dict, *, actor: str, as_of: dt.date | None = None) -> SaveResult:

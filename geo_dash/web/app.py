@@ -72,6 +72,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.server.config["GEO_DASH_SNAPSHOT_DIR"] = os.environ.get("GEO_DASH_SNAPSHOT_DIR") or str(
         Path(settings.home) / "snapshots")
     app.server.config["GEO_DASH_WALLS_DIR"] = str(settings.walls_dir)
+    app.server.config["GEO_DASH_IMPORT_DIR"] = os.environ.get("GEO_DASH_IMPORT_DIR") or str(
+        Path(settings.home) / "imports")  # case files uploaded in the app: their rejects files
     page(map_page, "/", "map")
     page(cases_page, "/cases", "cases")
     page(alerts_page, "/alerts", "alerts")

@@ -108,3 +108,34 @@ def test_a_link_to_a_case_alone_opens_its_commune_and_saves(scratch_server, scra
     page.wait_for_selector("text=Thêm vụ việc mới")
     assert "LINK-1" not in page.locator("body").inner_text()
     assert "Hải Khê" not in page.get_by_role("textbox", name="Xã / phường", exact=True).input_value()
+
+
+def test_an_officer_imports_a_case_file_and_downloads_the_rejected_rows(scratch_server, scratch_engine, page, test_output):
+    """The file an office keeps, chosen in the page: the officer's rows are imported and the list
+    shows them; the row of the next district and the impossible date are reported and downloadable."""
+    with scratch_engine.connect() as conn:
+        vl, hl = (conn.execute(text("""SELECT code FROM admin_unit WHERE scheme = 'legacy' AND level = 'commune'
+                                       AND parent_code = :d ORDER BY code LIMIT 1"""), {"d": d}).scalar_one()
+                  for d in ("464", "470"))
+    body = ("Mã hồ sơ,Ngày tiếp nhận,Loại đơn,Lĩnh vực,Số người,Trạng thái,Mã xã\n"
+            f"VL-1,03/04/2025,Khiếu nại,Thu hồi đất,6,Tiếp nhận,{vl}\n"
+            f"VL-2,31/02/2025,Tố cáo,Môi trường,1,Tiếp nhận,{vl}\n"
+            f"HL-1,04/04/2025,Khiếu nại,Tranh chấp đất,2,Tiếp nhận,{hl}\n"
+            f"VL-3,05/04/2025,Kiến nghị,Môi trường,1,Đang giải quyết,{vl}\n")
+    login(page, scratch_server, "officer_vl")
+    page.goto(scratch_server + f"/cases?scheme=legacy&province=45&commune={vl}")
+    page.wait_for_selector("text=0 vụ việc")
+    page.set_input_files("#import-upload input[type=file]",
+                         files=[{"name": "don_thu_thang_4.csv", "mimeType": "text/csv", "buffer": body.encode("utf-8")}])
+    result = page.locator("#import-result")
+    result.get_by_text("Đã nhập tệp don_thu_thang_4.csv").wait_for()
+    assert "4 dòng = 2 nhận + 2 từ chối" in result.inner_text()
+    assert "nằm ngoài địa bàn của bạn" in result.inner_text()
+    page.wait_for_selector("text=2 vụ việc")  # the commune's list, refreshed
+    assert page.locator(".ag-center-cols-container .ag-row").count() == 2
+    page.locator("#import-result").scroll_into_view_if_needed()
+    page.screenshot(path=str(test_output / "cases_import_officer.png"), full_page=True)
+    with page.expect_download() as download:
+        page.locator("#import-rejects-link").click()
+    rejected = open(download.value.path(), encoding="utf-8-sig").read()
+    assert "VL-2" in rejected and "HL-1" in rejected and "VL-1" not in rejected

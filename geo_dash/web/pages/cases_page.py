@@ -15,6 +15,7 @@ from geo_dash.cases.vocab import CATEGORIES, KINDS, LEVELS, STATUSES, label
 from geo_dash.config import Settings
 from geo_dash.security.context import active_scope, current_user
 from geo_dash.web import validate as valid
+from geo_dash.web.pages import case_import_view
 from geo_dash.web.i18n import t
 
 DEFAULT_PROVINCE = {"legacy": "45", "2025": "44"}
@@ -154,9 +155,14 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
                        dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}, "animateRows": False,
                                         "localeText": {"noRowsToShow": t("cases.none", lang)}},
                        style={"height": "60vh"}, className="ag-theme-alpine"),
-        ]),
+        ] + ([case_import_view.section(lang)] if _may_edit() else [])),
         html.Div(form(lang)),
     ])
+
+
+def _may_edit() -> bool:
+    user = current_user.get()
+    return bool(user and user.can_edit)
 
 
 def _fmt_date(v) -> str:
@@ -206,6 +212,8 @@ def _show(field: str, value, lang: str) -> str:
 
 
 def register_callbacks(app, engine) -> None:
+    case_import_view.register(app, engine)
+
     @app.callback(
         Output("cases-province", "data"), Output("cases-province", "value"),
         Input("cases-scheme", "value"), State("cases-province", "value"),
@@ -233,10 +241,10 @@ def register_callbacks(app, engine) -> None:
 
     @app.callback(
         Output("cases-grid", "rowData"), Output("cases-count", "children"), Output("cases-search", "data"),
-        Input("cases-commune", "value"), Input("form-result", "children"),
+        Input("cases-commune", "value"), Input("form-result", "children"), Input("import-result", "children"),
         State("cases-scheme", "value"), State("cases-province", "value"), State("cases-lang", "data"),
     )
-    def show_cases(commune, _saved, scheme, province, lang):
+    def show_cases(commune, _saved, _imported, scheme, province, lang):
         commune, scheme, province, lang = valid.commune(commune), valid.scheme(scheme), valid.province(province), valid.lang(lang)
         search = f"?scheme={scheme}&province={province}&lang={lang}" + (f"&commune={commune}" if commune else "")
         if not commune:
