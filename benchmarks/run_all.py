@@ -351,7 +351,7 @@ def _closed_network(route):
 # In-page timing, the same for geo_dash and the baseline: from the click on the option (a capturing
 # listener, so before any handler of the page) until the frame after the new map is drawn
 # (requestAnimationFrame, then a task: the frame has been produced).  Python's polling does not count.
-_CLICK = """() => { window._bench = {}; document.addEventListener('click', () => {
+_CLICK = """() => { window._bench = {}; window.addEventListener('click', () => {
   window._bench = {click: performance.now(), want: window._benchWant}; }, true); }"""
 _GD_HOOK = """() => { const gd = window.geoDash, orig = gd.applyStyle;
   gd.applyStyle = function (h, fast) {

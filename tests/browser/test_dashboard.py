@@ -117,6 +117,47 @@ def test_month_and_indicator_restyle_in_the_page_before_the_server_answers(analy
         route.fallback()
 
 
+def test_choosing_an_indicator_repaints_at_the_click_unless_a_filter_needs_the_server(analytics_server, page):
+    """The indicator list's click itself repaints the map from the page's series (before the framework
+    dispatches the new value); with a case filter set, the page's series do not apply, and the click
+    leaves the map to the server's answer — the page's copy of the view follows the filter."""
+    login(page, analytics_server)
+    page.goto(analytics_server + "/?scheme=legacy&province=45&indicator=intensity")
+    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
+    _until(page, "() => window.geoDash.series['legacy:45|intensity']")
+    box = page.get_by_role("textbox", name="Chỉ tiêu", exact=True)
+    box.click()
+    page.get_by_role("option", name="Khiếu kiện đông người").click()
+    _until(page, "() => window.geoDash.series['legacy:45|n_mass'] && window.geoDash.current.ind === 'n_mass'")
+    # what the map shows once the click's own listeners have run (a bubbling listener on window: the last)
+    page.evaluate("() => window.addEventListener('click', () => { const c = window.geoDash.current || {}; "
+                  "window._shownAfterClick = {ind: c.ind, k: c.k}; })")
+    before = page.evaluate("() => window.geoDash.atClick || 0")
+    box.click()
+    page.get_by_role("option", name="Cường độ khiếu kiện (chỉ số tổng hợp)").click()
+    assert page.evaluate("() => window._shownAfterClick.ind") == "intensity"
+    assert page.evaluate("() => window.geoDash.atClick") == before + 1
+    ser = page.evaluate("() => window.geoDash.series['legacy:45|intensity']")
+    _until(page, "() => window.geoDash.current.ind === 'intensity' && !window.geoDash.current.fast")
+    assert page.evaluate("() => window.geoDash.current.k") == ser["k"][ser["m"].index("2025-06")]  # the server agrees
+
+    # a category filter: the series (all cases) do not apply, the click does not repaint
+    page.locator(".gd-filters > summary").click()
+    page.get_by_role("textbox", name="Lĩnh vực").click()
+    page.get_by_role("option", name=re.compile("^Môi trường")).click()
+    expect(page).to_have_url(re.compile(r"category=moi_truong"), timeout=10000)
+    page.keyboard.press("Escape")
+    _until(page, "() => (window.geoDash.view.category || []).includes('moi_truong')")
+    expect(page.locator("#legend")).to_contain_text("Vụ việc theo bộ lọc", timeout=10000)
+    filtered = page.evaluate("() => window.geoDash.current.k")
+    box.click()
+    page.get_by_role("option", name="Khiếu kiện đông người").click()
+    assert page.evaluate("() => window._shownAfterClick") == {"ind": None, "k": filtered}  # nothing drawn
+    assert page.evaluate("() => window.geoDash.atClick") == before + 1
+    expect(page).to_have_url(re.compile(r"indicator=n_mass"), timeout=10000)  # the server's answer (filtered counts)
+    expect(page.locator("#legend")).not_to_have_class(re.compile("gd-stale"))
+
+
 def test_a_series_answer_dropped_by_a_newer_request_is_asked_for_again(analytics_server, page):
     """Dash keeps only the newest answer of a callback: when the indicator changes while the first
     indicator's series is on its way, that series is dropped — the page must ask for it again."""

@@ -122,6 +122,7 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
         dcc.Store(id="communes-series"),
         dcc.Store(id="communes-series-held"),
         dcc.Store(id="communes-fast"),
+        dcc.Store(id="communes-view"),  # never written: its callback mirrors the view into the page (map.js)
         dcc.Interval(id="map-player", interval=1200, disabled=True),
         html.Div(className="gd-controls", children=[
             dmc.SegmentedControl(
@@ -883,6 +884,14 @@ def register_callbacks(app, engine) -> None:
         State("map-months", "data"), State("range", "value"), State("f-category", "value"), State("f-kind", "value"),
         State("f-status", "value"), State("f-mass", "checked"), State("f-over", "checked"),
         State("f-sonly", "checked"), State("layer", "value"),
+    )
+
+    app.clientside_callback(
+        ClientsideFunction("geoDashMap", "mirror"),
+        Output("communes-view", "data"),
+        Input("month-slider", "value"), Input("map-months", "data"), Input("range", "value"),
+        Input("f-category", "value"), Input("f-kind", "value"), Input("f-status", "value"), Input("f-mass", "checked"),
+        Input("f-over", "checked"), Input("f-sonly", "checked"), Input("layer", "value"),
     )
 
     app.clientside_callback(
