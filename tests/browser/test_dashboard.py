@@ -57,17 +57,24 @@ def _until(page, js: str, timeout: float = 15.0):
 HELD = "legend.children"  # in the body of the server's restyle request (its outputs)
 
 
-def test_month_and_indicator_restyle_in_the_page_before_the_server_answers(analytics_server, page, test_output):
-    """Once the page holds an indicator's month-by-month series it repaints a change of indicator or
-    month by itself; the server's answer (held back here) follows and agrees with it."""
-    login(page, analytics_server)
-    page.goto(analytics_server + "/?scheme=legacy&province=45&indicator=intensity")
+def _quang_tri_with_two_series(page, base: str):
+    """The map of Quảng Trị once the page holds two indicators' series (intensity, then mass petitions,
+    shown); returns the indicator list's box."""
+    login(page, base)
+    page.goto(base + "/?scheme=legacy&province=45&indicator=intensity")
     expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
     _until(page, "() => window.geoDash.series['legacy:45|intensity']")
     box = page.get_by_role("textbox", name="Chỉ tiêu", exact=True)
     box.click()
     page.get_by_role("option", name="Khiếu kiện đông người").click()
     _until(page, "() => window.geoDash.series['legacy:45|n_mass'] && window.geoDash.current.ind === 'n_mass'")
+    return box
+
+
+def test_month_and_indicator_restyle_in_the_page_before_the_server_answers(analytics_server, page, test_output):
+    """Once the page holds an indicator's month-by-month series it repaints a change of indicator or
+    month by itself; the server's answer (held back here) follows and agrees with it."""
+    box = _quang_tri_with_two_series(page, analytics_server)
     page.wait_for_timeout(300)
 
     held = []
@@ -121,14 +128,7 @@ def test_choosing_an_indicator_repaints_at_the_click_unless_a_filter_needs_the_s
     """The indicator list's click itself repaints the map from the page's series (before the framework
     dispatches the new value); with a case filter set, the page's series do not apply, and the click
     leaves the map to the server's answer — the page's copy of the view follows the filter."""
-    login(page, analytics_server)
-    page.goto(analytics_server + "/?scheme=legacy&province=45&indicator=intensity")
-    expect(page.locator("path.gd-commune")).to_have_count(119, timeout=20000)
-    _until(page, "() => window.geoDash.series['legacy:45|intensity']")
-    box = page.get_by_role("textbox", name="Chỉ tiêu", exact=True)
-    box.click()
-    page.get_by_role("option", name="Khiếu kiện đông người").click()
-    _until(page, "() => window.geoDash.series['legacy:45|n_mass'] && window.geoDash.current.ind === 'n_mass'")
+    box = _quang_tri_with_two_series(page, analytics_server)
     # what the map shows once the click's own listeners have run (a bubbling listener on window: the last)
     page.evaluate("() => window.addEventListener('click', () => { const c = window.geoDash.current || {}; "
                   "window._shownAfterClick = {ind: c.ind, k: c.k}; })")

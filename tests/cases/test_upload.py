@@ -16,9 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from geo_dash.cases.importer import import_file
-from geo_dash.config import Settings
 from tests.cases.test_parsing import to_tcvn3
-from tests.security.conftest import Client
+from tests.security.conftest import Client, app_on
 
 VINH_LINH, HAI_LANG = "464", "470"  # neighbouring districts of Quảng Trị (officer_vl, officer_hl)
 HEADER = ["Mã hồ sơ", "Ngày tiếp nhận", "Loại đơn", "Lĩnh vực", "Số người", "Trạng thái", "Mã xã", "Họ tên"]
@@ -27,13 +26,8 @@ OUTPUT = "..import-result.children...import-upload.contents.."
 
 @pytest.fixture
 def app(scratch_engine, tmp_path):
-    from geo_dash.db import engine as engine_mod
-    from geo_dash.web.app import create_app
-
-    url = scratch_engine.url.render_as_string(hide_password=False)
-    application = create_app(database_url=url, settings=Settings(database_url=url, home=tmp_path))
-    yield application
-    engine_mod._app_engine.cache_clear()
+    with app_on(scratch_engine, tmp_path) as application:
+        yield application
 
 
 def _commune(engine, district: str, k: int = 0) -> tuple[str, str]:

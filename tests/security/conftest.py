@@ -3,6 +3,7 @@ with demo data, logged-in clients, and a helper to call any Dash callback with a
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -21,15 +22,23 @@ def demo_engine(scratch_engine):
     return scratch_engine
 
 
-@pytest.fixture
-def app(demo_engine, tmp_path):
+@contextlib.contextmanager
+def app_on(engine, home):
+    """The real app (in process) on ``engine``'s database, its files under ``home``."""
     from geo_dash.db import engine as engine_mod
     from geo_dash.web.app import create_app
 
-    url = demo_engine.url.render_as_string(hide_password=False)
-    application = create_app(database_url=url, settings=Settings(database_url=url, home=tmp_path))
-    yield application
-    engine_mod._app_engine.cache_clear()
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        yield create_app(database_url=url, settings=Settings(database_url=url, home=home))
+    finally:
+        engine_mod._app_engine.cache_clear()
+
+
+@pytest.fixture
+def app(demo_engine, tmp_path):
+    with app_on(demo_engine, tmp_path) as application:
+        yield application
 
 
 class Client:
