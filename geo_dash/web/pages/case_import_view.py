@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 import secrets
 import shutil
@@ -36,8 +35,9 @@ SHOWN_REJECTS = 10
 
 
 def max_upload_bytes() -> int:
-    """The largest file the app takes (``GEO_DASH_MAX_UPLOAD_MB``, as the request limit; base64 adds a third)."""
-    return int(os.environ.get("GEO_DASH_MAX_UPLOAD_MB", "50")) * 1024 * 1024 * 3 // 4
+    """The largest file the app takes: the request limit (``GEO_DASH_MAX_UPLOAD_MB``, set in
+    :mod:`geo_dash.web.auth`) less the third that base64 adds to a file sent in a callback."""
+    return int(flask.current_app.config["MAX_CONTENT_LENGTH"]) * 3 // 4
 
 
 def import_dir() -> Path:

@@ -130,6 +130,8 @@ def layout(engine, settings: Settings, state: dict) -> html.Div:
     if state["province"] not in codes:  # open on the user's own area
         state = {**state, "province": codes[0] if codes else None, "commune": None}
     communes = read.communes_for_select(engine, state["scheme"], state["province"], scope) if state["province"] else []
+    if state["commune"] not in {c["value"] for c in communes}:  # another area's commune: ask for one of theirs
+        state = {**state, "commune": None}
     return html.Div(className="gd-cases", children=[
         dcc.Location(id="cases-url", refresh=False),
         dcc.Store(id="cases-lang", data=lang),
